@@ -1,0 +1,15 @@
+DROP TABLE audit_events;
+DROP TABLE server_keys;
+DROP TABLE idempotency_keys;
+DROP TABLE api_keys;
+DROP TABLE license_files;
+DROP TABLE devices;
+DROP TABLE user_activations;
+DROP TABLE license_users;
+DROP TABLE licenses;
+DROP TABLE order_managers;
+DROP TABLE orders;
+DROP TABLE customers;
+DROP TABLE products;
+DROP TABLE refresh_tokens;
+DROP TABLE accounts;

@@ -1,0 +1,201 @@
+//! Request extractors that answer the contract's problems: JSON bodies
+//! (415/413/400/422), query strings (422) and paths (404).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use crate::error::{ApiError, ErrorCode, FieldErrors};
+
+/// The largest request body (1 MiB).
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// A JSON body, deserialized and validated. `raw` keeps the exact bytes
+/// (idempotency compares their digest).
+pub struct ValidJson<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+/// A JSON body that may be absent: an empty body needs no content type.
+pub struct OptionalJson<T>(pub Option<T>);
+
+fn is_json(req: &HttpRequest) -> Option<bool> {
+    let value = req.headers().get(header::CONTENT_TYPE)?;
+    let mime = value.to_str().ok().and_then(|v| v.parse::<mime::Mime>().ok());
+    Some(matches!(mime, Some(m) if m.type_() == mime::APPLICATION
+        && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))))
+}
+
+async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::new(ErrorCode::BodyTooLarge, "The request body is larger than 1 MiB.");
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT) {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(BODY_LIMIT));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::malformed(format!("The request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(ErrorCode::UnsupportedMediaType, "The request body must be application/json.")
+}
+
+/// Parses JSON: syntax errors are 400 `MALFORMED_BODY`, shape errors (missing
+/// field, wrong type, unknown value) are 422 with the field's path.
+pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => v,
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            return Err(match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let message = inner.to_string();
+                    let (field, message) = split_serde_message(&path, &message);
+                    let mut errors = FieldErrors::new();
+                    errors.insert(field, vec![message]);
+                    ApiError::validation(errors)
+                }
+                _ => ApiError::malformed(format!("The body is not valid JSON: {inner}.")),
+            });
+        }
+    };
+    de.end().map_err(|e| ApiError::malformed(format!("The body is not valid JSON: {e}.")))?;
+    value.validate()?;
+    Ok(value)
+}
+
+/// Turns serde's "missing field `x` at line 1 column 2" into (`x`, "is required").
+fn split_serde_message(path: &str, message: &str) -> (String, String) {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.trim_end_matches('`');
+        let full = if path.is_empty() || path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        return (full, "is required".to_owned());
+    }
+    let field = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
+    (field, message.to_owned())
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if is_json(&req) != Some(true) {
+                return Err(unsupported_media_type());
+            }
+            let raw = read_body(&req, &mut payload).await?;
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                return Err(ApiError::malformed("A JSON body is required."));
+            }
+            let value = parse_json(&raw)?;
+            Ok(Self { value, raw })
+        })
+    }
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let raw = read_body(&req, &mut payload).await?;
+            let json = is_json(&req);
+            if raw.iter().all(u8::is_ascii_whitespace) && json != Some(false) {
+                return Ok(Self(None));
+            }
+            if json != Some(true) {
+                return Err(unsupported_media_type());
+            }
+            parse_json(&raw).map(|v| Self(Some(v)))
+        })
+    }
+}
+
+/// Maps actix's query-string errors to 422 `VALIDATION_FAILED`.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let message = err.to_string();
+    let message = message.strip_prefix("Query deserialize error: ").unwrap_or(&message).to_owned();
+    let mut errors = FieldErrors::new();
+    errors.insert("query".to_owned(), vec![message]);
+    ApiError::validation(errors).into()
+}
+
+/// A malformed path segment (an id that is no UUID) names nothing: 404.
+pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found().into()
+}
+
+/// actix's own JSON extractor is not used by handlers; should anything use it,
+/// its errors still answer problems.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => {
+            ApiError::new(ErrorCode::BodyTooLarge, "The request body is larger than 1 MiB.").into()
+        }
+        E::ContentType => unsupported_media_type().into(),
+        other => ApiError::malformed(other.to_string()).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Validate)]
+    struct Sample {
+        #[validate(length(min = 1, message = "must not be empty"))]
+        name: String,
+        #[allow(dead_code)]
+        seats: i32,
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        let err = parse_json::<Sample>(b"{\"name\": ").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MalformedBody);
+        let err = parse_json::<Sample>(b"{\"name\":\"a\",\"seats\":1} trailing").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MalformedBody);
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields_name_the_field() {
+        let err = parse_json::<Sample>(b"{\"name\":\"a\"}").unwrap_err();
+        assert_eq!(err.problem().errors.unwrap()["seats"], vec!["is required"]);
+        let err = parse_json::<Sample>(b"{\"name\":\"a\",\"seats\":\"x\"}").unwrap_err();
+        assert!(err.problem().errors.unwrap().contains_key("seats"));
+    }
+
+    #[test]
+    fn validation_rules_answer_422() {
+        let err = parse_json::<Sample>(b"{\"name\":\"\",\"seats\":1}").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationFailed);
+        assert_eq!(err.problem().errors.unwrap()["name"], vec!["must not be empty"]);
+    }
+}

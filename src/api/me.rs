@@ -1,0 +1,160 @@
+//! The caller's own account: `/me`, `PATCH /me`, `PUT /me/password`.
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::extract::ValidJson;
+use super::{audit_ctx, utc};
+use crate::auth::Account;
+use crate::auth::password;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::models::accounts::AccountChangeset;
+use crate::repositories::accounts;
+use crate::repositories::audit::{self, Target};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_me).service(update_me).service(change_password);
+}
+
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Manager,
+}
+
+/// An account as its owner sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<crate::models::accounts::Account> for AccountView {
+    fn from(a: crate::models::accounts::Account) -> Self {
+        Self {
+            role: if a.is_admin() { Role::Admin } else { Role::Manager },
+            id: a.id,
+            email: a.email,
+            name: a.name,
+            created_at: utc(a.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct UpdateMe {
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct ChangePassword {
+    #[validate(length(min = 1, max = 1024, message = "is required"))]
+    pub current_password: String,
+    /// 12–128 characters.
+    #[validate(custom(function = "chosen_password"))]
+    pub new_password: String,
+}
+
+/// The validator rule for a password a person chooses.
+pub fn chosen_password(p: &str) -> Result<(), validator::ValidationError> {
+    password::check_chosen(p).map_err(|m| validator::ValidationError::new("password").with_message(m.into()))
+}
+
+/// The signed-in account.
+#[utoipa::path(
+    tag = "me",
+    responses((status = 200, description = "The caller's account", body = AccountView)),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: Account) -> ApiResult<web::Json<AccountView>> {
+    let id = caller.1.id;
+    let account = state.db.run(move |conn| accounts::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
+    Ok(web::Json(account.into()))
+}
+
+/// Change the caller's display name.
+#[utoipa::path(
+    tag = "me",
+    request_body = UpdateMe,
+    responses((status = 200, description = "The updated account", body = AccountView)),
+    security(("bearer" = []))
+)]
+#[patch("/me")]
+pub async fn update_me(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    body: ValidJson<UpdateMe>,
+) -> ApiResult<web::Json<AccountView>> {
+    let Account(principal, me) = caller;
+    let ctx = audit_ctx(&req, &principal);
+    let name = body.value.name.trim().to_owned();
+    let now = state.clock.now();
+    let account = state
+        .db
+        .write(move |conn| {
+            let changes = AccountChangeset { name: Some(name.clone()), updated_at: Some(now), ..Default::default() };
+            let account = accounts::update(conn, &me.id, &changes)?;
+            audit::record(conn, &ctx, now, "account.updated", Target::subject(&me.id), json!({ "name": name }))?;
+            Ok(account)
+        })
+        .await?;
+    Ok(web::Json(account.into()))
+}
+
+/// Change the caller's password. The caller stays signed in; every other
+/// sign-in of the account ends.
+#[utoipa::path(
+    tag = "me",
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 422, description = "`WRONG_CURRENT_PASSWORD` (with `errors.current_password`) or `VALIDATION_FAILED`", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/me/password")]
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    body: ValidJson<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    let Account(principal, me) = caller;
+    let ChangePassword { current_password, new_password } = body.value;
+    let id = me.id.clone();
+    let account = state.db.run(move |conn| accounts::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
+    if !state.hasher.verify(current_password, Some(account.password_hash)).await? {
+        let mut errors = crate::error::FieldErrors::new();
+        errors.insert("current_password".into(), vec!["is not the current password".into()]);
+        return Err(
+            ApiError::new(ErrorCode::WrongCurrentPassword, "The current password is wrong.").with_errors(errors)
+        );
+    }
+    let hash = state.hasher.hash(new_password).await?;
+    let ctx = audit_ctx(&req, &principal);
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            let changes = AccountChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
+            accounts::update(conn, &me.id, &changes)?;
+            accounts::revoke_refresh_tokens(conn, &me.id, Some(&me.family), now)?;
+            audit::record(conn, &ctx, now, "account.password_changed", Target::subject(&me.id), json!({}))?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

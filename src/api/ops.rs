@@ -1,0 +1,76 @@
+//! Operations endpoints outside `/api/v1`: liveness, readiness, metrics.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::db;
+use crate::state::AppState;
+use crate::telemetry::Metrics;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health).service(ready).service(metrics);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+    pub database_reachable: bool,
+    pub migrations_applied: bool,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)), security(()))]
+#[get("/health")]
+pub async fn health() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// The database is reachable and every migration is applied.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, description = "Database unreachable or migrations pending", body = Readiness),
+    ),
+    security(())
+)]
+#[get("/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.db.pool().clone();
+    let checked = web::block(move || match pool.get() {
+        Ok(mut conn) => (true, db::migrations_complete(&mut conn)),
+        Err(_) => (false, false),
+    })
+    .await
+    .unwrap_or((false, false));
+    let (reachable, migrated) = checked;
+    let body = Readiness {
+        status: if reachable && migrated { "ready" } else { "unavailable" },
+        database: state.config.database.engine(),
+        database_reachable: reachable,
+        migrations_applied: migrated,
+    };
+    if reachable && migrated { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4")),
+    security(())
+)]
+#[get("/metrics")]
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+}

@@ -1,0 +1,193 @@
+//! Who is calling. `Caller` accepts any authenticated principal; `Admin`,
+//! `Account` (admin or manager) and `AdminOrShop` also check the role and answer
+//! 403 `FORBIDDEN` otherwise. The principal is resolved once per request.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+
+use crate::auth::jwt::TokenError;
+use crate::crypto::sha256_hex;
+use crate::error::{ApiError, ErrorCode};
+use crate::repositories::{accounts, api_keys};
+use crate::state::AppState;
+
+pub const API_KEY_PREFIX: &str = "lsk_";
+
+/// An authenticated account (admin or manager).
+#[derive(Clone, Debug)]
+pub struct AccountRef {
+    pub id: String,
+    pub email: String,
+    /// The refresh-token family named in the access token.
+    pub family: String,
+}
+
+/// An authenticated shop API key.
+#[derive(Clone, Debug)]
+pub struct ShopRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Admin(AccountRef),
+    Manager(AccountRef),
+    Shop(ShopRef),
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Self::Admin(_))
+    }
+
+    /// The key idempotency records are kept under.
+    pub fn idempotency_owner(&self) -> String {
+        match self {
+            Self::Admin(a) | Self::Manager(a) => format!("account:{}", a.id),
+            Self::Shop(s) => format!("api_key:{}", s.id),
+        }
+    }
+
+    /// The manager's account id, when the caller is a manager (its scope).
+    pub fn manager_id(&self) -> Option<&str> {
+        match self {
+            Self::Manager(a) => Some(&a.id),
+            _ => None,
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::invalid_token("An Authorization: Bearer token is required."))?
+        .to_str()
+        .map_err(|_| ApiError::invalid_token("The Authorization header is not valid."))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::invalid_token("The Authorization header must be `Bearer <token>`."))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::invalid_token("The Authorization header must be `Bearer <token>`."));
+    }
+    Ok(token.trim())
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+    if let Some(principal) = req.extensions().get::<Principal>() {
+        return Ok(principal.clone());
+    }
+    let state =
+        req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("application state missing"))?.clone();
+    let token = bearer(req)?.to_owned();
+    let now = state.clock.now();
+    let principal = if token.starts_with(API_KEY_PREFIX) {
+        let digest = sha256_hex(&token);
+        let key = state
+            .db
+            .run(move |conn| Ok(api_keys::authenticate(conn, &digest, now)?))
+            .await?
+            .ok_or_else(|| ApiError::invalid_token("The API key is not valid."))?;
+        Principal::Shop(ShopRef { id: key.id, name: key.name })
+    } else {
+        let claims = state.jwt.verify(&token, now.and_utc().timestamp()).map_err(|e| match e {
+            TokenError::Expired => ApiError::token_expired(),
+            TokenError::Invalid => ApiError::invalid_token("The access token is not valid."),
+        })?;
+        let id = claims.sub.clone();
+        let account = state
+            .db
+            .run(move |conn| Ok(accounts::find(conn, &id)?))
+            .await?
+            .ok_or_else(|| ApiError::invalid_token("The access token is not valid."))?;
+        if account.disabled {
+            return Err(ApiError::new(ErrorCode::AccountDisabled, "This account is disabled."));
+        }
+        let reference = AccountRef { id: account.id, email: account.email, family: claims.fam };
+        if account.role == crate::models::accounts::ROLE_ADMIN {
+            Principal::Admin(reference)
+        } else {
+            Principal::Manager(reference)
+        }
+    };
+    req.extensions_mut().insert(principal.clone());
+    Ok(principal)
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// Any authenticated caller: admin, manager or shop.
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(Caller) })
+    }
+}
+
+/// An admin (vendor staff).
+pub struct Admin(pub AccountRef);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(&req).await? {
+                Principal::Admin(a) => Ok(Admin(a)),
+                _ => Err(ApiError::forbidden()),
+            }
+        })
+    }
+}
+
+/// A person's account: admin or manager (not a shop key).
+pub struct Account(pub Principal, pub AccountRef);
+
+impl FromRequest for Account {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let principal = authenticate(&req).await?;
+            match &principal {
+                Principal::Admin(a) | Principal::Manager(a) => {
+                    let a = a.clone();
+                    Ok(Account(principal, a))
+                }
+                Principal::Shop(_) => Err(ApiError::forbidden()),
+            }
+        })
+    }
+}
+
+/// The vendor side: an admin or the shop's API key.
+pub struct AdminOrShop(pub Principal);
+
+impl FromRequest for AdminOrShop {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(&req).await? {
+                Principal::Manager(_) => Err(ApiError::forbidden()),
+                other => Ok(AdminOrShop(other)),
+            }
+        })
+    }
+}

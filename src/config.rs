@@ -1,0 +1,269 @@
+//! Typed configuration, read once from flags and the environment and checked
+//! before anything starts. Secrets are never printed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::db::{DEFAULT_SQLITE_FILE, DatabaseUrl};
+
+/// The largest access-token lifetime the contract allows.
+pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 900;
+
+/// Flags of `serve`; every one also has an environment variable.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LICENSE_SERVER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Worker threads answering HTTP (default: one per core).
+    #[arg(long, env = "LICENSE_SERVER_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Allowed browser origins, comma separated (none by default).
+    #[arg(long, env = "LICENSE_SERVER_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+
+    /// Lifetime of an access token in seconds (at most 900).
+    #[arg(long, env = "LICENSE_SERVER_ACCESS_TOKEN_SECONDS", default_value_t = MAX_ACCESS_TOKEN_SECONDS)]
+    pub access_token_seconds: i64,
+
+    /// Absolute lifetime of a refresh-token family in seconds (default 30 days).
+    #[arg(long, env = "LICENSE_SERVER_REFRESH_TOKEN_SECONDS", default_value_t = 30 * 86_400)]
+    pub refresh_token_seconds: i64,
+
+    /// File holding the JWT signing secret (≥ 32 bytes) instead of the database.
+    #[arg(long, env = "LICENSE_SERVER_JWT_KEY_FILE")]
+    pub jwt_key_file: Option<PathBuf>,
+
+    /// E-mail of the first admin, created on a start with no admin.
+    #[arg(long, env = "LICENSE_SERVER_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LICENSE_SERVER_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+/// Options every subcommand shares.
+#[derive(Args, Clone, Debug, Default)]
+pub struct DatabaseArgs {
+    /// `postgres://…`, `sqlite://PATH` or a file path (default: ./license-server.db).
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "LICENSE_SERVER_DB_POOL_SIZE", global = true, default_value_t = 10)]
+    pub db_pool_size: u32,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> Result<DatabaseUrl, ConfigError> {
+        let raw = self.database_url.as_deref().unwrap_or(DEFAULT_SQLITE_FILE);
+        DatabaseUrl::parse(raw).map_err(|m| ConfigError::new("DATABASE_URL", m))
+    }
+
+    pub fn pool_size(&self) -> Result<u32, ConfigError> {
+        if (1..=500).contains(&self.db_pool_size) {
+            Ok(self.db_pool_size)
+        } else {
+            Err(ConfigError::new("LICENSE_SERVER_DB_POOL_SIZE", "must be between 1 and 500"))
+        }
+    }
+}
+
+/// A configuration value that can't be used, named by its variable.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self { variable, message: message.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The checked configuration the server runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub workers: usize,
+    pub database: DatabaseUrl,
+    pub db_pool_size: u32,
+    pub cors_origins: Vec<String>,
+    pub access_token_seconds: i64,
+    pub refresh_token_seconds: i64,
+    pub jwt_key_file: Option<PathBuf>,
+    pub admin_email: Option<String>,
+    pub json_logs: bool,
+}
+
+impl Config {
+    pub fn from_args(serve: &ServeArgs, db: &DatabaseArgs) -> Result<Self, ConfigError> {
+        let listen = serve.listen.parse::<SocketAddr>().map_err(|_| {
+            ConfigError::new(
+                "LICENSE_SERVER_LISTEN",
+                format!("`{}` is not an address like 127.0.0.1:8080", serve.listen),
+            )
+        })?;
+        let workers = match serve.workers {
+            Some(0) => return Err(ConfigError::new("LICENSE_SERVER_WORKERS", "must be at least 1")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        };
+        if !(60..=MAX_ACCESS_TOKEN_SECONDS).contains(&serve.access_token_seconds) {
+            return Err(ConfigError::new(
+                "LICENSE_SERVER_ACCESS_TOKEN_SECONDS",
+                format!("must be between 60 and {MAX_ACCESS_TOKEN_SECONDS}"),
+            ));
+        }
+        if !(3600..=366 * 86_400).contains(&serve.refresh_token_seconds) {
+            return Err(ConfigError::new(
+                "LICENSE_SERVER_REFRESH_TOKEN_SECONDS",
+                "must be between 3600 (1 hour) and 31622400 (366 days)",
+            ));
+        }
+        let cors_origins = parse_origins(&serve.cors_origins)?;
+        let json_logs = match serve.log_format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => {
+                return Err(ConfigError::new(
+                    "LICENSE_SERVER_LOG_FORMAT",
+                    format!("`{other}` is neither `text` nor `json`"),
+                ));
+            }
+        };
+        if let Some(path) = &serve.jwt_key_file {
+            if !path.is_file() {
+                return Err(ConfigError::new(
+                    "LICENSE_SERVER_JWT_KEY_FILE",
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+        }
+        Ok(Self {
+            listen,
+            workers,
+            database: db.url()?,
+            db_pool_size: db.pool_size()?,
+            cors_origins,
+            access_token_seconds: serve.access_token_seconds,
+            refresh_token_seconds: serve.refresh_token_seconds,
+            jwt_key_file: serve.jwt_key_file.clone(),
+            admin_email: serve.admin_email.clone().filter(|e| !e.trim().is_empty()),
+            json_logs,
+        })
+    }
+
+    /// A configuration for tests and tools: the defaults with the given database.
+    pub fn for_database(database: DatabaseUrl) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: 2,
+            database,
+            db_pool_size: 10,
+            cors_origins: Vec::new(),
+            access_token_seconds: MAX_ACCESS_TOKEN_SECONDS,
+            refresh_token_seconds: 30 * 86_400,
+            jwt_key_file: None,
+            admin_email: None,
+            json_logs: false,
+        }
+    }
+}
+
+fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let parsed = url::Url::parse(origin).map_err(|_| {
+                ConfigError::new(
+                    "LICENSE_SERVER_CORS_ORIGINS",
+                    format!("`{origin}` is not an origin like https://portal.example.com"),
+                )
+            })?;
+            let bare = matches!(parsed.scheme(), "http" | "https")
+                && parsed.host().is_some()
+                && parsed.path() == "/"
+                && parsed.query().is_none()
+                && !origin.ends_with('/');
+            if bare {
+                Ok(origin.to_owned())
+            } else {
+                Err(ConfigError::new(
+                    "LICENSE_SERVER_CORS_ORIGINS",
+                    format!("`{origin}` is not an origin (scheme://host[:port], no path or trailing slash)"),
+                ))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve() -> ServeArgs {
+        ServeArgs {
+            listen: "127.0.0.1:8080".into(),
+            access_token_seconds: 900,
+            refresh_token_seconds: 30 * 86_400,
+            log_format: "text".into(),
+            ..ServeArgs::default()
+        }
+    }
+
+    fn db() -> DatabaseArgs {
+        DatabaseArgs { database_url: None, db_pool_size: 10 }
+    }
+
+    #[test]
+    fn defaults_give_an_sqlite_file_in_the_working_directory() {
+        let config = Config::from_args(&serve(), &db()).unwrap();
+        assert_eq!(config.database, DatabaseUrl::Sqlite(DEFAULT_SQLITE_FILE.into()));
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let mut args = serve();
+        args.listen = "localhost".into();
+        assert_eq!(Config::from_args(&args, &db()).unwrap_err().variable, "LICENSE_SERVER_LISTEN");
+
+        let mut args = serve();
+        args.access_token_seconds = 3600;
+        let err = Config::from_args(&args, &db()).unwrap_err();
+        assert_eq!(err.variable, "LICENSE_SERVER_ACCESS_TOKEN_SECONDS");
+
+        let mut args = serve();
+        args.cors_origins = "https://a.example.com, https://b.example.com/path".into();
+        assert_eq!(Config::from_args(&args, &db()).unwrap_err().variable, "LICENSE_SERVER_CORS_ORIGINS");
+
+        let bad_db = DatabaseArgs { database_url: Some("postgress://x".into()), db_pool_size: 10 };
+        assert_eq!(Config::from_args(&serve(), &bad_db).unwrap_err().variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn origins_are_split_and_trimmed() {
+        let mut args = serve();
+        args.cors_origins = " https://portal.example.com ,http://localhost:5173".into();
+        let config = Config::from_args(&args, &db()).unwrap();
+        assert_eq!(config.cors_origins, vec!["https://portal.example.com", "http://localhost:5173"]);
+    }
+}

@@ -1,0 +1,338 @@
+//! Storage on two engines: an embedded SQLite file (the default) or PostgreSQL.
+//!
+//! The engine is picked from the URL scheme here, never by trial: diesel's
+//! derived `establish` would try each backend in turn, and SQLite accepts any
+//! string as a file name, so a mistyped PostgreSQL URL would silently create a file.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::ApiError;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The default database: a file in the working directory.
+pub const DEFAULT_SQLITE_FILE: &str = "license-server.db";
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Where the data lives, parsed once from `DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `postgres://…`/`postgresql://…`, `sqlite://PATH`, `sqlite:PATH` or a
+    /// bare file path. Any other scheme is refused rather than taken as a file name.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("DATABASE_URL is empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            return Self::sqlite_path(path);
+        }
+        if let Some((scheme, _)) = url.split_once(':') {
+            let looks_like_scheme = !scheme.is_empty()
+                && scheme.len() > 1 // a Windows drive letter is not a scheme
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+            if looks_like_scheme {
+                return Err(format!(
+                    "DATABASE_URL has the unsupported scheme `{scheme}:`; use postgres://…, sqlite://PATH or a file path"
+                ));
+            }
+        }
+        Self::sqlite_path(url)
+    }
+
+    fn sqlite_path(path: &str) -> Result<Self, String> {
+        if path.is_empty() || path.contains('?') || path == ":memory:" {
+            return Err(format!(
+                "`{path}` is not a usable SQLite file path (in-memory databases are not shared between pooled connections)"
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A form safe to log: the PostgreSQL password is masked.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Self::Postgres(u) => match url::Url::parse(u) {
+                Ok(mut parsed) if parsed.password().is_some() => {
+                    let _ = parsed.set_password(Some("***"));
+                    parsed.to_string()
+                }
+                _ => u.clone(),
+            },
+        }
+    }
+}
+
+/// An r2d2 manager that opens exactly the engine the URL names and sets the
+/// SQLite pragmas on every new connection.
+#[derive(Clone, Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    r2d2::Error::ConnectionError(ConnectionError::BadConnection(
+                        "the SQLite path is not valid UTF-8".into(),
+                    ))
+                })?;
+                let mut conn = diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// Opens the pool. For SQLite the file is created first (mode 0600) when it is
+/// missing; its directory must exist.
+pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        create_sqlite_file(path)?;
+    }
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager { url: url.clone() })
+        .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
+}
+
+fn create_sqlite_file(path: &std::path::Path) -> Result<(), String> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(format!(
+                "cannot create the SQLite file {}: the directory {} does not exist",
+                path.display(),
+                dir.display()
+            ));
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create the SQLite file {}: {e}", path.display())),
+    }
+}
+
+/// Applies every pending migration of the connection's engine; returns how many ran.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// True when every embedded migration has been applied.
+pub fn migrations_complete(conn: &mut AnyConnection) -> bool {
+    let pending = match conn {
+        AnyConnection::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    };
+    matches!(pending, Ok(0))
+}
+
+/// Reverts every applied migration (tests use it for up → down → up).
+pub fn revert_all_migrations(conn: &mut AnyConnection) -> Result<(), String> {
+    let result = match conn {
+        AnyConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        AnyConnection::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| format!("reverting migrations failed: {e}"))
+}
+
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`,
+/// so the write lock is taken up front and concurrent writers queue on the busy
+/// timeout instead of failing on a stale snapshot; on PostgreSQL it is a plain
+/// transaction (rows that guard invariants are locked with [`lock_row_for_update`]).
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => match <AnyConnection as Connection>::TransactionManager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(commit_error) => {
+                let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+                Err(commit_error.into())
+            }
+        },
+        Err(error) => {
+            let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(error)
+        }
+    }
+}
+
+/// Locks one row until the transaction ends: `SELECT … FOR UPDATE` on PostgreSQL;
+/// nothing on SQLite, where [`write_transaction`] already holds the write lock.
+pub fn lock_row_for_update(conn: &mut AnyConnection, table: LockableTable, id: &str) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        let sql = format!("SELECT 1 FROM {} WHERE id = $1 FOR UPDATE", table.name());
+        diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(id).execute(c)?;
+    }
+    Ok(())
+}
+
+/// The tables whose rows guard an invariant (seats, last manager).
+#[derive(Clone, Copy, Debug)]
+pub enum LockableTable {
+    Licenses,
+    Orders,
+}
+
+impl LockableTable {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Licenses => "licenses",
+            Self::Orders => "orders",
+        }
+    }
+}
+
+/// The shared handle: runs blocking diesel work on actix's blocking pool so a
+/// pooled connection is never held across an `.await`.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `f` inside [`write_transaction`] on the blocking pool.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_pick_postgres() {
+        assert_eq!(DatabaseUrl::parse("postgres://u:p@localhost/db").unwrap().engine(), "postgres");
+        assert_eq!(DatabaseUrl::parse("postgresql://localhost/db").unwrap().engine(), "postgres");
+    }
+
+    #[test]
+    fn sqlite_urls_and_bare_paths_pick_sqlite() {
+        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap(), DatabaseUrl::Sqlite("data/x.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite:x.db").unwrap(), DatabaseUrl::Sqlite("x.db".into()));
+        assert_eq!(DatabaseUrl::parse("/var/lib/ls/ls.db").unwrap(), DatabaseUrl::Sqlite("/var/lib/ls/ls.db".into()));
+    }
+
+    #[test]
+    fn mistyped_schemes_are_refused_not_taken_as_files() {
+        for url in ["postgress://localhost/db", "postgre://x", "mysql://x/y", "pg:x"] {
+            let err = DatabaseUrl::parse(url).unwrap_err();
+            assert!(err.contains("unsupported scheme"), "{url}: {err}");
+        }
+        assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
+        assert!(DatabaseUrl::parse("").is_err());
+    }
+
+    #[test]
+    fn redacted_url_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/ls").unwrap();
+        assert!(!url.redacted().contains("s3cret"));
+        assert!(url.redacted().contains("app"));
+    }
+}

@@ -1,0 +1,361 @@
+//! One error type for the whole API, answered as RFC 9457 `application/problem+json`.
+//!
+//! Every case has a stable SCREAMING_SNAKE `code` (see [`ErrorCode`]); a client
+//! switches on it. Unexpected failures are logged with the request id and answered
+//! with nothing but that id.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::telemetry;
+
+/// The stable error codes of the contract. The status follows from the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    MalformedBody,
+    ValidationFailed,
+    BodyTooLarge,
+    UnsupportedMediaType,
+    NotFound,
+    MethodNotAllowed,
+    InvalidToken,
+    TokenExpired,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    AccountDisabled,
+    Forbidden,
+    RateLimited,
+    Internal,
+    Unavailable,
+    Conflict,
+    ProductCodeTaken,
+    OrderNumberTaken,
+    AlreadyManager,
+    LastManager,
+    SeatsInUse,
+    SeatsExhausted,
+    EmailTaken,
+    WrongLicenseKind,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    WrongCurrentPassword,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            MalformedBody => StatusCode::BAD_REQUEST,
+            ValidationFailed | IdempotencyKeyReused | WrongCurrentPassword => StatusCode::UNPROCESSABLE_ENTITY,
+            BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            NotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            InvalidToken | TokenExpired | InvalidCredentials | InvalidRefreshToken => StatusCode::UNAUTHORIZED,
+            AccountDisabled | Forbidden => StatusCode::FORBIDDEN,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Conflict
+            | ProductCodeTaken
+            | OrderNumberTaken
+            | AlreadyManager
+            | LastManager
+            | SeatsInUse
+            | SeatsExhausted
+            | EmailTaken
+            | WrongLicenseKind
+            | IdempotencyInProgress => StatusCode::CONFLICT,
+        }
+    }
+
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            MalformedBody => "MALFORMED_BODY",
+            ValidationFailed => "VALIDATION_FAILED",
+            BodyTooLarge => "BODY_TOO_LARGE",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            NotFound => "NOT_FOUND",
+            MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            InvalidToken => "INVALID_TOKEN",
+            TokenExpired => "TOKEN_EXPIRED",
+            InvalidCredentials => "INVALID_CREDENTIALS",
+            InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
+            AccountDisabled => "ACCOUNT_DISABLED",
+            Forbidden => "FORBIDDEN",
+            RateLimited => "RATE_LIMITED",
+            Internal => "INTERNAL",
+            Unavailable => "UNAVAILABLE",
+            Conflict => "CONFLICT",
+            ProductCodeTaken => "PRODUCT_CODE_TAKEN",
+            OrderNumberTaken => "ORDER_NUMBER_TAKEN",
+            AlreadyManager => "ALREADY_MANAGER",
+            LastManager => "LAST_MANAGER",
+            SeatsInUse => "SEATS_IN_USE",
+            SeatsExhausted => "SEATS_EXHAUSTED",
+            EmailTaken => "EMAIL_TAKEN",
+            WrongLicenseKind => "WRONG_LICENSE_KIND",
+            IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
+            IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            WrongCurrentPassword => "WRONG_CURRENT_PASSWORD",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        self.status().canonical_reason().unwrap_or("Error")
+    }
+}
+
+/// A field → messages map, as in `errors` of a 422.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// The problem+json body. Documented once in the spec as `Problem`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem kind (`urn:license-server:problem:<code>`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable SCREAMING_SNAKE code to switch on.
+    #[schema(example = "NOT_FOUND")]
+    pub code: String,
+    /// Field → messages (422 `VALIDATION_FAILED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FieldErrors>,
+    pub request_id: String,
+    /// Further members some problems carry (for example `seats`, `seats_used`, `managers`).
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An error answered as a problem. Boxed: it travels through many `Result`s.
+pub struct ApiError(Box<ErrorInner>);
+
+struct ErrorInner {
+    code: ErrorCode,
+    detail: Option<String>,
+    errors: Option<FieldErrors>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    headers: Vec<(header::HeaderName, String)>,
+    /// The cause of an internal error: logged, never answered.
+    cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self(Box::new(ErrorInner {
+            code,
+            detail: Some(detail.into()),
+            errors: None,
+            extra: serde_json::Map::new(),
+            headers: Vec::new(),
+            cause: None,
+        }))
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "The resource does not exist.")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(ErrorCode::Forbidden, "Your role may not use this operation.")
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::MalformedBody, detail)
+    }
+
+    pub fn invalid_token(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidToken, detail)
+            .with_header(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)
+    }
+
+    pub fn token_expired() -> Self {
+        Self::new(ErrorCode::TokenExpired, "The access token has expired; refresh it.").with_header(
+            header::WWW_AUTHENTICATE,
+            r#"Bearer error="invalid_token", error_description="the access token expired""#,
+        )
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self::new(ErrorCode::InvalidCredentials, "The credentials are not valid.")
+    }
+
+    /// 422 with one field's message.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![message.into()]);
+        Self::validation(errors)
+    }
+
+    /// 422 `VALIDATION_FAILED` with a field → messages map.
+    pub fn validation(errors: FieldErrors) -> Self {
+        let mut e = Self::new(ErrorCode::ValidationFailed, "The request has invalid fields.");
+        e.0.errors = Some(errors);
+        e
+    }
+
+    /// An unexpected failure: the cause is logged with the request id, the
+    /// caller gets only the id.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(ErrorCode::Internal, "");
+        e.0.detail = None;
+        e.0.cause = Some(cause.to_string());
+        e
+    }
+
+    pub fn with_errors(mut self, errors: FieldErrors) -> Self {
+        self.0.errors = Some(errors);
+        self
+    }
+
+    pub fn with_extra(mut self, key: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.0.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.0.headers.push((name, value.into()));
+        self
+    }
+
+    /// The problem body this error answers with.
+    pub fn problem(&self) -> Problem {
+        let code = self.0.code.as_str();
+        Problem {
+            kind: format!("urn:license-server:problem:{}", code.to_ascii_lowercase().replace('_', "-")),
+            title: self.0.code.title().to_owned(),
+            status: self.0.code.status().as_u16(),
+            detail: self.0.detail.clone(),
+            code: code.to_owned(),
+            errors: self.0.errors.clone(),
+            request_id: telemetry::current_request_id(),
+            extra: self.0.extra.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("code", &self.0.code)
+            .field("detail", &self.0.detail)
+            .field("cause", &self.0.cause)
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.0.detail, &self.0.cause) {
+            (_, Some(cause)) => write!(f, "{}: {cause}", self.0.code.as_str()),
+            (Some(detail), None) => write!(f, "{}: {detail}", self.0.code.as_str()),
+            (None, None) => f.write_str(self.0.code.as_str()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.problem();
+        if let Some(cause) = &self.0.cause {
+            tracing::error!(request_id = %problem.request_id, cause = %cause, "internal error");
+        }
+        let mut response = HttpResponse::build(self.0.code.status());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        for (name, value) in &self.0.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response.insert_header((name.clone(), value));
+            }
+        }
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+        response.body(body)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => Self::not_found(),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                tracing::debug!(constraint = ?info.constraint_name(), "unique violation");
+                Self::new(ErrorCode::Conflict, "The change conflicts with an existing record.")
+            }
+            other => Self::internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(e: validator::ValidationErrors) -> Self {
+        let mut errors = FieldErrors::new();
+        collect_validation_errors(&e, "", &mut errors);
+        Self::validation(errors)
+    }
+}
+
+fn collect_validation_errors(e: &validator::ValidationErrors, prefix: &str, out: &mut FieldErrors) {
+    use validator::ValidationErrorsKind;
+    for (field, kind) in e.errors() {
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                let messages = out.entry(path).or_default();
+                for err in list {
+                    messages.push(match &err.message {
+                        Some(m) => m.to_string(),
+                        None => format!("is invalid ({})", err.code),
+                    });
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect_validation_errors(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect_validation_errors(inner, &format!("{path}[{index}]"), out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a 422 from several checks at once: `errs.check(cond, field, msg)`.
+#[derive(Default)]
+pub struct Checks(FieldErrors);
+
+impl Checks {
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) -> &mut Self {
+        if !ok {
+            self.0.entry(field.to_owned()).or_default().push(message.to_owned());
+        }
+        self
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,4 @@
+//! The domain rules of licensing: key format, seats, leases, validation codes,
+//! signatures and offline files. Plain functions, callable without a server.
+
+pub mod keys;

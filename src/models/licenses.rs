@@ -1,0 +1,37 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::licenses;
+
+pub const USER_BASED: &str = "user_based";
+pub const COMPUTER_BASED: &str = "computer_based";
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = licenses)]
+pub struct License {
+    pub id: String,
+    pub license_key: String,
+    pub order_id: String,
+    pub product_id: String,
+    pub kind: String,
+    pub seats: i32,
+    pub suspended: bool,
+    pub offline_allowed: bool,
+    pub lease_seconds: i32,
+    pub starts_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = licenses)]
+pub struct LicenseChangeset {
+    pub seats: Option<i32>,
+    /// `Some(None)` makes the license perpetual.
+    pub expires_at: Option<Option<NaiveDateTime>>,
+    pub suspended: Option<bool>,
+    pub offline_allowed: Option<bool>,
+    pub lease_seconds: Option<i32>,
+    pub updated_at: Option<NaiveDateTime>,
+}

@@ -1,0 +1,113 @@
+//! The OpenAPI document: info, tags and security schemes here; the paths come
+//! from the handlers registered in `api::configure` (utoipa-actix-web). The
+//! error responses every operation shares are added in one place, [`finalize`],
+//! from what each operation declares (security, body, path parameters).
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "license-server",
+        description = "Software licensing server: orders, licenses, seats, license users and devices, \
+                       a signed client API for the desktop software, and offline license files.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(Problem)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Sign in, refresh, sign out"),
+        (name = "me", description = "The caller's own account"),
+        (name = "products", description = "Products (admin; the shop reads)"),
+        (name = "customers", description = "Customers (admin and shop)"),
+        (name = "orders", description = "Orders, their customer and their license managers"),
+        (name = "licenses", description = "Licenses"),
+        (name = "managers", description = "License-manager accounts (admin)"),
+        (name = "api-keys", description = "API keys for the shop (admin)"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut jwt = Http::new(HttpAuthScheme::Bearer);
+        jwt.bearer_format = Some("JWT".into());
+        jwt.description = Some("Access token from `POST /api/v1/auth/login` (admin or license manager).".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(jwt));
+        let mut key = Http::new(HttpAuthScheme::Bearer);
+        key.bearer_format = Some("lsk_…".into());
+        key.description = Some("The shop's API key (`lsk_…`), created by an admin at `POST /api/v1/api-keys`.".into());
+        components.add_security_scheme("shop_key", SecurityScheme::Http(key));
+    }
+}
+
+/// Shared problem responses: (component name, status, description).
+const SHARED: &[(&str, &str, &str)] = &[
+    ("MalformedBody", "400", "`MALFORMED_BODY`: the body is not valid JSON"),
+    (
+        "Unauthorized",
+        "401",
+        "`INVALID_TOKEN` (no, garbage or wrongly signed token; revoked API key) or `TOKEN_EXPIRED`",
+    ),
+    ("Forbidden", "403", "`FORBIDDEN`: the caller's role may not use this operation; `ACCOUNT_DISABLED`"),
+    ("NotFound", "404", "`NOT_FOUND`: no such object, or not one the caller may see"),
+    ("BodyTooLarge", "413", "`BODY_TOO_LARGE`: the body is over 1 MiB"),
+    ("UnsupportedMediaType", "415", "`UNSUPPORTED_MEDIA_TYPE`: the body is not application/json"),
+    ("ValidationFailed", "422", "`VALIDATION_FAILED`: `errors` maps each invalid field to messages"),
+    ("Internal", "500", "`INTERNAL`: an unexpected failure; the answer holds only `request_id`"),
+];
+
+/// Adds the shared error responses to every operation and returns the final document.
+pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, _, description) in SHARED {
+        let response = ResponseBuilder::new()
+            .description(*description)
+            .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+            .build();
+        components.responses.insert((*name).to_owned(), RefOr::T(response));
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for op in ops.into_iter().flatten() {
+            add_shared_responses(path, op);
+        }
+    }
+    api
+}
+
+fn add_shared_responses(path: &str, op: &mut Operation) {
+    let secured = op.security.as_ref().is_some_and(|reqs| {
+        reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty())))
+    });
+    let mut wanted: Vec<&str> = Vec::new();
+    if op.request_body.is_some() {
+        wanted.extend(["400", "413", "415", "422"]);
+    }
+    if secured {
+        wanted.extend(["401", "403"]);
+    }
+    if path.contains('{') {
+        wanted.push("404");
+    }
+    if path.starts_with("/api/v1/") {
+        wanted.push("500");
+    }
+    for status in wanted {
+        if !op.responses.responses.contains_key(status) {
+            let (name, _, _) = SHARED.iter().find(|(_, s, _)| *s == status).expect("a shared status");
+            op.responses
+                .responses
+                .insert(status.to_owned(), RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))));
+        }
+    }
+}

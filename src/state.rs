@@ -1,0 +1,65 @@
+//! What every handler shares: the database, the configuration, the token keys,
+//! the password hasher and the clock. Built once at start.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Hasher;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::repositories::server_keys;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub jwt: JwtKeys,
+    pub hasher: Hasher,
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// Opens the database, applies pending migrations and loads (or creates
+    /// on first start) the key material every instance shares.
+    pub fn init(config: Config) -> Result<Self, String> {
+        let pool = db::connect(&config.database, config.db_pool_size)?;
+        let mut conn =
+            pool.get().map_err(|e| format!("cannot connect to the database {}: {e}", config.database.redacted()))?;
+        let applied = db::run_migrations(&mut conn)?;
+        if applied > 0 {
+            tracing::info!(applied, "applied database migrations");
+        }
+        let clock = Clock::default();
+        let jwt_secret = match &config.jwt_key_file {
+            Some(path) => read_key_file(path)?,
+            None => {
+                let key = server_keys::get_or_create_jwt_secret(&mut conn, clock.now())
+                    .map_err(|e| format!("cannot load the JWT key: {e}"))?;
+                B64.decode(key.secret).map_err(|_| "the stored JWT key is not base64".to_owned())?
+            }
+        };
+        drop(conn);
+        let hashers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(Self {
+            db: Db::new(pool),
+            jwt: JwtKeys::new(&jwt_secret),
+            hasher: Hasher::new(hashers),
+            config: Arc::new(config),
+            clock,
+        })
+    }
+}
+
+fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let secret = B64.decode(text.trim()).unwrap_or(bytes.clone());
+    if secret.len() < 32 {
+        return Err(format!("{} must hold at least 32 bytes (raw or base64)", path.display()));
+    }
+    Ok(secret)
+}

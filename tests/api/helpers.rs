@@ -1,0 +1,299 @@
+//! `TestApp`: the real application on 127.0.0.1:0 with a fresh database —
+//! a temp-file SQLite database, or a fresh PostgreSQL database (copied from a
+//! migrated template) when `TEST_POSTGRES_URL` is set.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel::prelude::*;
+use license_server::config::Config;
+use license_server::db::{self, DatabaseUrl};
+use license_server::state::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+pub const ADMIN_EMAIL: &str = "admin@cre-do.example";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// The PostgreSQL server URL of this run, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A database that exists for one test.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { server: String, name: String },
+}
+
+impl TestDb {
+    pub async fn create() -> (Self, DatabaseUrl) {
+        match postgres_url() {
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path: PathBuf = dir.path().join("test.db");
+                (Self::Sqlite { _dir: dir }, DatabaseUrl::Sqlite(path))
+            }
+            Some(server) => {
+                let template = template(&server).await;
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                let name = format!("ls_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+                let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
+                admin_sql(&server, sql).await;
+                let url = with_database(&server, &name);
+                (Self::Postgres { server, name }, DatabaseUrl::Postgres(url))
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Self::Postgres { server, name } = self {
+            let server = server.clone();
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            // Drop runs inside the test's runtime: do the blocking work on a thread.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut conn) = diesel::PgConnection::establish(&server) {
+                    let _ = diesel::sql_query(sql).execute(&mut conn);
+                }
+            })
+            .join();
+        }
+    }
+}
+
+fn with_database(server: &str, name: &str) -> String {
+    let mut url = url::Url::parse(server).expect("TEST_POSTGRES_URL is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+async fn admin_sql(server: &str, sql: String) {
+    let server = server.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&server).expect("connect to TEST_POSTGRES_URL");
+        diesel::sql_query(&sql).execute(&mut conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+    .await
+    .expect("admin sql task");
+}
+
+/// Drops the template and test databases of earlier runs whose process is gone.
+async fn drop_stale_databases(server: &str) {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let server = server.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&server).expect("connect to TEST_POSTGRES_URL");
+        let names: Vec<Name> = diesel::sql_query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'ls\\_tpl\\_%' OR datname LIKE 'ls\\_t\\_%'",
+        )
+        .load(&mut conn)
+        .unwrap_or_default();
+        for Name { datname } in names {
+            let pid = datname.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+            let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)")).execute(&mut conn);
+            }
+        }
+    })
+    .await
+    .expect("cleanup task");
+}
+
+/// A migrated database that per-test databases are copied from (made once per run).
+async fn template(server: &str) -> String {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            drop_stale_databases(server).await;
+            let name = format!("ls_tpl_{}", std::process::id());
+            admin_sql(server, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            admin_sql(server, format!("CREATE DATABASE {name}")).await;
+            let url = DatabaseUrl::Postgres(with_database(server, &name));
+            tokio::task::spawn_blocking(move || {
+                let pool = db::connect(&url, 1).expect("template pool");
+                let mut conn = pool.get().expect("template connection");
+                db::run_migrations(&mut conn).expect("migrate template");
+            })
+            .await
+            .expect("template task");
+            name
+        })
+        .await
+        .clone()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub admin_token: String,
+    // Dropped last: the server must stop before its database goes.
+    _db: TestDb,
+}
+
+/// One HTTP answer: status, headers and the body as JSON (Null when empty or not JSON).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        assert_eq!(self.body["code"], code, "code; body: {}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert_eq!(self.header("x-request-id"), self.body["request_id"].as_str());
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        &self.body
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with a configuration changed by `tweak`.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let (test_db, url) = TestDb::create().await;
+        let mut config = Config::for_database(url);
+        config.workers = 1;
+        config.db_pool_size = 5;
+        tweak(&mut config);
+        let state = tokio::task::spawn_blocking(move || {
+            let state = AppState::init(config).expect("app state");
+            let mut conn = state.db.pool().get().expect("connection");
+            let hash = license_server::auth::password::hash_now(ADMIN_PASSWORD);
+            license_server::bootstrap::create_admin(&mut conn, ADMIN_EMAIL, "Ada Admin", &hash, state.clock.now())
+                .expect("admin");
+            state
+        })
+        .await
+        .expect("init task");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (server, addr) = license_server::server::start(state.clone(), listener).expect("server");
+        actix_web::rt::spawn(server);
+        let mut app = Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            state,
+            admin_token: String::new(),
+            _db: test_db,
+        };
+        app.admin_token =
+            app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").to_owned();
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/') && !path.starts_with("/api/") && !is_ops(path) {
+            format!("{}/api/v1{path}", self.base)
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// Sends a request. `path` without `/api/v1` is taken as an API path.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::answer(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn answer(response: reqwest::Response) -> Answer {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    #[allow(dead_code)] // the resource tests use it
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    #[allow(dead_code)] // the resource tests use it
+    pub async fn delete(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs in and returns the token response (panics unless 200).
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let answer =
+            self.call(Method::POST, "/auth/login", None, Some(json!({ "email": email, "password": password }))).await;
+        answer.assert_status(200).clone()
+    }
+
+    /// Sends a raw body with the given content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Self::answer(request.send().await.expect("request sent")).await
+    }
+
+    /// Counts rows of the audit trail with this action.
+    pub async fn count_events(&self, action: &str) -> i64 {
+        use license_server::db::schema::audit_events;
+        let action = action.to_owned();
+        self.state
+            .db
+            .run(move |conn| {
+                Ok(audit_events::table.filter(audit_events::action.eq(action)).count().get_result::<i64>(conn)?)
+            })
+            .await
+            .expect("count events")
+    }
+}
+
+fn is_ops(path: &str) -> bool {
+    ["/health", "/ready", "/metrics", "/swagger-ui", "/api-docs"].iter().any(|p| path.starts_with(p))
+}

@@ -1,0 +1,132 @@
+use reqwest::Method;
+
+use crate::helpers::TestApp;
+
+#[actix_web::test]
+async fn health_answers_ok_with_a_request_id() {
+    let app = TestApp::spawn().await;
+    let answer = app.call(Method::GET, "/health", None, None).await;
+    assert_eq!(answer.assert_status(200)["status"], "ok");
+    assert!(answer.header("x-request-id").is_some_and(|id| id.len() >= 16));
+}
+
+#[actix_web::test]
+async fn a_sane_incoming_request_id_is_kept_and_a_bad_one_replaced() {
+    let app = TestApp::spawn().await;
+    let kept = app.client.get(app.url("/health")).header("x-request-id", "lb-1234_abc").send().await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "lb-1234_abc");
+    let replaced =
+        app.client.get(app.url("/health")).header("x-request-id", "bad id\twith spaces").send().await.unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], "bad id\twith spaces");
+}
+
+#[actix_web::test]
+async fn ready_reports_the_engine_and_applied_migrations() {
+    let app = TestApp::spawn().await;
+    let answer = app.call(Method::GET, "/ready", None, None).await;
+    let body = answer.assert_status(200);
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["migrations_applied"], true);
+    let engine = if crate::helpers::postgres_url().is_some() { "postgres" } else { "sqlite" };
+    assert_eq!(body["database"], engine);
+}
+
+#[actix_web::test]
+async fn metrics_count_answered_requests_by_route() {
+    let app = TestApp::spawn().await;
+    app.call(Method::GET, "/health", None, None).await;
+    let answer = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(
+        answer.text.contains(r#"http_requests_total{method="GET",route="/health",status="200"} 1"#),
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.contains("http_request_duration_seconds_bucket"));
+}
+
+#[actix_web::test]
+async fn swagger_ui_and_the_served_spec_are_reachable() {
+    let app = TestApp::spawn().await;
+    let ui = app.client.get(app.url("/swagger-ui/")).send().await.unwrap();
+    assert_eq!(ui.status(), 200);
+    assert!(ui.text().await.unwrap().contains("swagger"));
+    let spec = app.call(Method::GET, "/api-docs/openapi.json", None, None).await;
+    assert_eq!(spec.assert_status(200)["info"]["title"], "license-server");
+}
+
+#[actix_web::test]
+async fn an_unknown_route_is_a_404_problem() {
+    let app = TestApp::spawn().await;
+    app.call(Method::GET, "/no-such-thing", None, None).await.assert_problem(404, "NOT_FOUND");
+    app.call(Method::GET, "/nothing-here-either", None, None).await.assert_problem(404, "NOT_FOUND");
+}
+
+#[actix_web::test]
+async fn a_wrong_verb_is_a_405_problem_naming_the_allowed_ones() {
+    let app = TestApp::spawn().await;
+    let answer = app.call(Method::DELETE, "/auth/login", None, None).await;
+    answer.assert_problem(405, "METHOD_NOT_ALLOWED");
+    assert_eq!(answer.header("allow"), Some("POST"));
+    let answer = app.call(Method::PUT, "/me", Some(&app.admin_token), None).await;
+    answer.assert_problem(405, "METHOD_NOT_ALLOWED");
+    assert_eq!(answer.header("allow"), Some("GET, PATCH"));
+}
+
+#[actix_web::test]
+async fn api_answers_are_not_cached() {
+    let app = TestApp::spawn().await;
+    let answer = app.get("/me", &app.admin_token).await;
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[actix_web::test]
+async fn cors_allows_configured_origins_only() {
+    let app = TestApp::spawn_with(|c| c.cors_origins = vec!["https://portal.example.com".into()]).await;
+    let preflight = app
+        .client
+        .request(Method::OPTIONS, app.url("/me"))
+        .header("origin", "https://portal.example.com")
+        .header("access-control-request-method", "PATCH")
+        .header("access-control-request-headers", "authorization, content-type, idempotency-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://portal.example.com");
+
+    let actual = app
+        .client
+        .get(app.url("/me"))
+        .bearer_auth(&app.admin_token)
+        .header("origin", "https://portal.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(actual.status(), 200);
+    let exposed = actual.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    for header in ["www-authenticate", "retry-after", "x-request-id"] {
+        assert!(exposed.contains(header), "{exposed}");
+    }
+
+    let foreign = app
+        .client
+        .request(Method::OPTIONS, app.url("/me"))
+        .header("origin", "https://evil.example.com")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+}
+
+#[actix_web::test]
+async fn without_configured_origins_no_cors_headers_are_sent() {
+    let app = TestApp::spawn().await;
+    let answer =
+        app.client.get(app.url("/health")).header("origin", "https://portal.example.com").send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers().get("access-control-allow-origin").is_none());
+}

@@ -1,0 +1,49 @@
+//! The committed `openapi/openapi.json` is what the code generates.
+
+use reqwest::Method;
+
+use crate::helpers::TestApp;
+
+#[test]
+fn committed_spec_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+        .expect("openapi/openapi.json exists");
+    let generated = license_server::openapi_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: regenerate it with `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[actix_web::test]
+async fn served_spec_is_the_committed_one() {
+    let app = TestApp::spawn().await;
+    let served = app.call(Method::GET, "/api-docs/openapi.json", None, None).await;
+    let generated: serde_json::Value = serde_json::from_str(&license_server::openapi_json()).unwrap();
+    assert_eq!(served.body, generated);
+}
+
+#[test]
+fn every_api_operation_documents_its_errors_and_security() {
+    let doc: serde_json::Value = serde_json::from_str(&license_server::openapi_json()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/api/v1/")) {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("500"), "{method} {path} lacks 500");
+            assert!(op.get("security").is_some(), "{method} {path} declares no security");
+            let secured = op["security"].as_array().unwrap().iter().any(|r| !r.as_object().unwrap().is_empty());
+            if secured {
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path} lacks 404");
+            }
+        }
+    }
+}
