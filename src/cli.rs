@@ -33,6 +33,17 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Check a license file exactly as the desktop software must (exit 0: valid).
+    VerifyLicenseFile {
+        /// The server's public key: base64 of the raw 32 bytes, or a file holding it.
+        #[arg(long)]
+        public_key: String,
+        /// Also require the file to be for this hardware id.
+        #[arg(long)]
+        hardware_id: Option<String>,
+        /// The license file.
+        file: std::path::PathBuf,
+    },
     /// Manage admin accounts.
     Admin {
         #[command(subcommand)]
@@ -114,5 +125,21 @@ pub async fn serve(args: &ServeArgs, database: &DatabaseArgs) -> anyhow::Result<
     tracing::info!(%addr, "listening; Swagger UI at http://{addr}/swagger-ui/");
     server.await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `verify-license-file`: prints the payload of a valid file; fails with the reason otherwise.
+pub fn verify_license_file(public_key: &str, hardware_id: Option<&str>, file: &std::path::Path) -> anyhow::Result<()> {
+    let key_text = match std::fs::read_to_string(public_key) {
+        Ok(text) => text,
+        Err(_) => public_key.to_owned(),
+    };
+    let key = crate::licensing::signing::parse_public_key(&key_text).map_err(anyhow::Error::msg)?;
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
+    let payload = crate::licensing::offline::verify_file(&text, &key, hardware_id, chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("INVALID: {e}"))?;
+    println!("VALID");
+    println!("{}", serde_json::to_string_pretty(&payload)?);
     Ok(())
 }

@@ -39,6 +39,26 @@ pub struct ServeArgs {
     #[arg(long, env = "LICENSE_SERVER_JWT_KEY_FILE")]
     pub jwt_key_file: Option<PathBuf>,
 
+    /// File holding the license-signing key (base64 of the 32-byte Ed25519 seed) instead of the database.
+    #[arg(long, env = "LICENSE_SERVER_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// How long the software may trust a VALID answer offline, in seconds.
+    #[arg(long, env = "LICENSE_SERVER_VALIDATION_CACHE_SECONDS", default_value_t = 86_400)]
+    pub validation_cache_seconds: i64,
+
+    /// Lifetime of an offline license file, in seconds (default 30 days).
+    #[arg(long, env = "LICENSE_SERVER_OFFLINE_FILE_SECONDS", default_value_t = 2_592_000)]
+    pub offline_file_seconds: i64,
+
+    /// Requests per second per client IP (burst 4×); 0 turns the cap off.
+    #[arg(long, env = "LICENSE_SERVER_RATE_LIMIT_PER_IP", default_value_t = 50)]
+    pub rate_limit_per_ip: u32,
+
+    /// Proxies (IP addresses, comma separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "LICENSE_SERVER_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
     /// E-mail of the first admin, created on a start with no admin.
     #[arg(long, env = "LICENSE_SERVER_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -107,6 +127,11 @@ pub struct Config {
     pub access_token_seconds: i64,
     pub refresh_token_seconds: i64,
     pub jwt_key_file: Option<PathBuf>,
+    pub signing_key_file: Option<PathBuf>,
+    pub validation_cache_seconds: i64,
+    pub offline_file_seconds: i64,
+    pub rate_limit_per_ip: u32,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub admin_email: Option<String>,
     pub json_logs: bool,
 }
@@ -147,14 +172,34 @@ impl Config {
                 ));
             }
         };
-        if let Some(path) = &serve.jwt_key_file {
-            if !path.is_file() {
-                return Err(ConfigError::new(
-                    "LICENSE_SERVER_JWT_KEY_FILE",
-                    format!("{} is not a readable file", path.display()),
-                ));
+        for (variable, file) in [
+            ("LICENSE_SERVER_JWT_KEY_FILE", &serve.jwt_key_file),
+            ("LICENSE_SERVER_SIGNING_KEY_FILE", &serve.signing_key_file),
+        ] {
+            if let Some(path) = file.as_ref().filter(|p| !p.is_file()) {
+                return Err(ConfigError::new(variable, format!("{} is not a readable file", path.display())));
             }
         }
+        if !(60..=366 * 86_400).contains(&serve.validation_cache_seconds) {
+            return Err(ConfigError::new("LICENSE_SERVER_VALIDATION_CACHE_SECONDS", "must be between 60 and 31622400"));
+        }
+        if !(3600..=3 * 366 * 86_400).contains(&serve.offline_file_seconds) {
+            return Err(ConfigError::new(
+                "LICENSE_SERVER_OFFLINE_FILE_SECONDS",
+                "must be between 3600 and 94867200 (3 years)",
+            ));
+        }
+        let trusted_proxies = serve
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    ConfigError::new("LICENSE_SERVER_TRUSTED_PROXIES", format!("`{p}` is not an IP address"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             listen,
             workers,
@@ -164,6 +209,11 @@ impl Config {
             access_token_seconds: serve.access_token_seconds,
             refresh_token_seconds: serve.refresh_token_seconds,
             jwt_key_file: serve.jwt_key_file.clone(),
+            signing_key_file: serve.signing_key_file.clone(),
+            validation_cache_seconds: serve.validation_cache_seconds,
+            offline_file_seconds: serve.offline_file_seconds,
+            rate_limit_per_ip: serve.rate_limit_per_ip,
+            trusted_proxies,
             admin_email: serve.admin_email.clone().filter(|e| !e.trim().is_empty()),
             json_logs,
         })
@@ -180,6 +230,11 @@ impl Config {
             access_token_seconds: MAX_ACCESS_TOKEN_SECONDS,
             refresh_token_seconds: 30 * 86_400,
             jwt_key_file: None,
+            signing_key_file: None,
+            validation_cache_seconds: 86_400,
+            offline_file_seconds: 2_592_000,
+            rate_limit_per_ip: 0,
+            trusted_proxies: Vec::new(),
             admin_email: None,
             json_logs: false,
         }
@@ -223,6 +278,9 @@ mod tests {
             listen: "127.0.0.1:8080".into(),
             access_token_seconds: 900,
             refresh_token_seconds: 30 * 86_400,
+            validation_cache_seconds: 86_400,
+            offline_file_seconds: 2_592_000,
+            rate_limit_per_ip: 50,
             log_format: "text".into(),
             ..ServeArgs::default()
         }

@@ -46,6 +46,13 @@ pub enum ErrorCode {
     IdempotencyInProgress,
     IdempotencyKeyReused,
     WrongCurrentPassword,
+    UserAlreadyActive,
+    LicenseAmbiguous,
+    OfflineNotAllowed,
+    NotActivated,
+    LeaseExpired,
+    Suspended,
+    Expired,
 }
 
 impl ErrorCode {
@@ -59,7 +66,7 @@ impl ErrorCode {
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             InvalidToken | TokenExpired | InvalidCredentials | InvalidRefreshToken => StatusCode::UNAUTHORIZED,
-            AccountDisabled | Forbidden => StatusCode::FORBIDDEN,
+            AccountDisabled | Forbidden | Suspended | Expired => StatusCode::FORBIDDEN,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -72,7 +79,12 @@ impl ErrorCode {
             | SeatsExhausted
             | EmailTaken
             | WrongLicenseKind
-            | IdempotencyInProgress => StatusCode::CONFLICT,
+            | IdempotencyInProgress
+            | UserAlreadyActive
+            | LicenseAmbiguous
+            | OfflineNotAllowed
+            | NotActivated
+            | LeaseExpired => StatusCode::CONFLICT,
         }
     }
 
@@ -107,6 +119,13 @@ impl ErrorCode {
             IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
             IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             WrongCurrentPassword => "WRONG_CURRENT_PASSWORD",
+            UserAlreadyActive => "USER_ALREADY_ACTIVE",
+            LicenseAmbiguous => "LICENSE_AMBIGUOUS",
+            OfflineNotAllowed => "OFFLINE_NOT_ALLOWED",
+            NotActivated => "NOT_ACTIVATED",
+            LeaseExpired => "LEASE_EXPIRED",
+            Suspended => "SUSPENDED",
+            Expired => "EXPIRED",
         }
     }
 

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod licensing;
 pub mod models;
 pub mod openapi;
+pub mod ratelimit;
 pub mod repositories;
 pub mod routing;
 pub mod server;
@@ -89,5 +90,7 @@ pub fn build_app(
         .wrap(middleware::from_fn(routing::no_store_for_api))
         .wrap(middleware::Condition::new(cors_enabled, cors))
         .wrap(middleware::from_fn(routing::preflight_no_content))
+        .wrap(middleware::from_fn(routing::rate_limit))
+        .wrap(middleware::from_fn(api::client_sign::sign_client_responses))
         .wrap(middleware::from_fn(telemetry::observe))
 }

@@ -11,6 +11,9 @@ fn main() -> std::process::ExitCode {
             print!("{}", license_server::openapi_json());
             Ok(())
         }
+        Some(Command::VerifyLicenseFile { public_key, hardware_id, file }) => {
+            cli::verify_license_file(public_key, hardware_id.as_deref(), file)
+        }
         Some(Command::Admin { command: AdminCommand::Create { email, name } }) => {
             cli::admin_create(&args.database, email, name)
         }

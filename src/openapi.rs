@@ -27,8 +27,13 @@ use crate::error::Problem;
         (name = "customers", description = "Customers (admin and shop)"),
         (name = "orders", description = "Orders, their customer and their license managers"),
         (name = "licenses", description = "Licenses"),
+        (name = "users", description = "Users of user-based licenses"),
+        (name = "devices", description = "Devices of computer-based licenses"),
+        (name = "dashboard", description = "Counts over the caller's scope"),
         (name = "managers", description = "License-manager accounts (admin)"),
         (name = "api-keys", description = "API keys for the shop (admin)"),
+        (name = "events", description = "The audit trail"),
+        (name = "client", description = "The desktop software's API: every answer carries `License-Signature: ed25519=<base64>; kid=<key_id>` over the exact body bytes"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -63,6 +68,11 @@ const SHARED: &[(&str, &str, &str)] = &[
     ("BodyTooLarge", "413", "`BODY_TOO_LARGE`: the body is over 1 MiB"),
     ("UnsupportedMediaType", "415", "`UNSUPPORTED_MEDIA_TYPE`: the body is not application/json"),
     ("ValidationFailed", "422", "`VALIDATION_FAILED`: `errors` maps each invalid field to messages"),
+    (
+        "RateLimited",
+        "429",
+        "`RATE_LIMITED`: too many requests from this address (or failed attempts); see `Retry-After`",
+    ),
     ("Internal", "500", "`INTERNAL`: an unexpected failure; the answer holds only `request_id`"),
 ];
 
@@ -100,7 +110,7 @@ fn add_shared_responses(path: &str, op: &mut Operation) {
         wanted.push("404");
     }
     if path.starts_with("/api/v1/") {
-        wanted.push("500");
+        wanted.extend(["429", "500"]);
     }
     for status in wanted {
         if !op.responses.responses.contains_key(status) {

@@ -11,6 +11,8 @@ use crate::auth::password::Hasher;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::licensing::signing::LicenseSigner;
+use crate::ratelimit::RateLimiter;
 use crate::repositories::server_keys;
 
 #[derive(Clone)]
@@ -20,6 +22,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub hasher: Hasher,
     pub clock: Clock,
+    pub signer: LicenseSigner,
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -42,7 +46,20 @@ impl AppState {
                 B64.decode(key.secret).map_err(|_| "the stored JWT key is not base64".to_owned())?
             }
         };
+        let signer = match &config.signing_key_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                LicenseSigner::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => {
+                let key = server_keys::get_or_create_license_key(&mut conn, clock.now())
+                    .map_err(|e| format!("cannot load the license-signing key: {e}"))?;
+                LicenseSigner::from_base64(&key.secret).map_err(|e| format!("the stored license-signing key: {e}"))?
+            }
+        };
+        tracing::info!(key_id = %signer.key_id(), "license-signing key loaded");
         drop(conn);
+        let config_rate = config.rate_limit_per_ip;
         let hashers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(Self {
             db: Db::new(pool),
@@ -50,6 +67,8 @@ impl AppState {
             hasher: Hasher::new(hashers),
             config: Arc::new(config),
             clock,
+            signer,
+            limiter: Arc::new(RateLimiter::new(config_rate)),
         })
     }
 }

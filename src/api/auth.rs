@@ -98,6 +98,7 @@ fn issue(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong e-mail or password (the same for both)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`ACCOUNT_DISABLED`: right password, disabled account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`RATE_LIMITED`: too many failed attempts for this e-mail or address; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -105,12 +106,19 @@ fn issue(
 pub async fn login(state: web::Data<AppState>, body: ValidJson<LoginRequest>) -> ApiResult<web::Json<TokenResponse>> {
     let LoginRequest { email, password } = body.value;
     let email = super::normalize_email(&email);
-    let account = state.db.run(move |conn| Ok(accounts::find_by_email(conn, &email)?)).await?;
+    let started = std::time::Instant::now();
+    state.limiter.check_credentials(None, Some(&email), started)?;
+    let lookup = email.clone();
+    let account = state.db.run(move |conn| Ok(accounts::find_by_email(conn, &lookup)?)).await?;
     let ok = state.hasher.verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
     let account = match account {
         Some(account) if ok => account,
-        _ => return Err(ApiError::invalid_credentials()),
+        _ => {
+            state.limiter.record_failure(None, Some(&email), started);
+            return Err(ApiError::invalid_credentials());
+        }
     };
+    state.limiter.record_success(&email);
     if account.disabled {
         return Err(ApiError::new(ErrorCode::AccountDisabled, "This account is disabled."));
     }

@@ -27,14 +27,14 @@ pub struct ValidJson<T> {
 /// A JSON body that may be absent: an empty body needs no content type.
 pub struct OptionalJson<T>(pub Option<T>);
 
-fn is_json(req: &HttpRequest) -> Option<bool> {
+pub(crate) fn is_json(req: &HttpRequest) -> Option<bool> {
     let value = req.headers().get(header::CONTENT_TYPE)?;
     let mime = value.to_str().ok().and_then(|v| v.parse::<mime::Mime>().ok());
     Some(matches!(mime, Some(m) if m.type_() == mime::APPLICATION
         && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))))
 }
 
-async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::new(ErrorCode::BodyTooLarge, "The request body is larger than 1 MiB.");
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
@@ -52,7 +52,7 @@ async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, Ap
     Ok(body.freeze())
 }
 
-fn unsupported_media_type() -> ApiError {
+pub(crate) fn unsupported_media_type() -> ApiError {
     ApiError::new(ErrorCode::UnsupportedMediaType, "The request body must be application/json.")
 }
 

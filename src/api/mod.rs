@@ -2,10 +2,23 @@
 //! and a `configure()` that registers its handlers, so routes and the OpenAPI
 //! document come from one list.
 
+pub mod api_keys;
 pub mod auth;
+pub mod client;
+pub mod client_sign;
+pub mod countries;
+pub mod customers;
+pub mod dashboard;
+pub mod devices;
+pub mod events;
 pub mod extract;
+pub mod licenses;
+pub mod managers;
 pub mod me;
 pub mod ops;
+pub mod orders;
+pub mod products;
+pub mod users;
 
 use actix_web::HttpRequest;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -17,17 +30,49 @@ use crate::auth::Principal;
 use crate::error::{ApiError, Checks};
 use crate::repositories::audit::AuditCtx;
 use crate::repositories::list::{PageRequest, Sort};
+use crate::repositories::scope::Scope;
 use crate::telemetry::current_request_id;
 
 /// Registers every `/api/v1` handler.
 pub fn configure(cfg: &mut ServiceConfig) {
     auth::configure(cfg);
     me::configure(cfg);
+    products::configure(cfg);
+    customers::configure(cfg);
+    api_keys::configure(cfg);
+    licenses::configure(cfg);
+    orders::configure(cfg);
+    managers::configure(cfg);
+    events::configure(cfg);
+    users::configure(cfg);
+    devices::configure(cfg);
+    dashboard::configure(cfg);
+    client::configure(cfg);
+}
+
+/// A 201 Created answer with a JSON body.
+pub struct Created<T>(pub T);
+
+impl<T: Serialize> actix_web::Responder for Created<T> {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> actix_web::HttpResponse {
+        actix_web::HttpResponse::Created().json(self.0)
+    }
 }
 
 /// An RFC 3339 UTC time as answered.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
+}
+
+/// The validator rule for names that must say something: not only spaces.
+pub fn not_blank(value: &str) -> Result<(), validator::ValidationError> {
+    if value.trim().is_empty() {
+        Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
 }
 
 /// Lower-cases and trims an e-mail address: e-mails compare case-insensitively.
@@ -45,9 +90,51 @@ pub fn audit_ctx(req: &HttpRequest, principal: &Principal) -> AuditCtx {
     AuditCtx { actor_kind, actor_id, actor_email, ip: client_ip(req), request_id: current_request_id() }
 }
 
-/// The peer's address. (Proxy headers are not believed here.)
+/// What `principal` may see: managers their orders, everyone else everything.
+pub fn scope_of(principal: &Principal) -> Scope {
+    match principal.manager_id() {
+        Some(id) => Scope::Manager(id.to_owned()),
+        None => Scope::All,
+    }
+}
+
+/// The client's address, as text (for the audit trail).
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    client_addr(req).map(|ip| ip.to_string())
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy —
+/// the last address in `X-Forwarded-For` that is not a trusted proxy.
+pub fn client_addr(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|s| s.config.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    resolve_client_addr(peer, forwarded, trusted)
+}
+
+/// See [`client_addr`]; `X-Forwarded-For` is read right to left.
+pub fn resolve_client_addr(
+    peer: Option<std::net::IpAddr>,
+    forwarded: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let Some(forwarded) = forwarded else { return Some(peer) };
+    let mut last = peer;
+    for hop in forwarded.split(',').rev() {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => last = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => return Some(last),
+        }
+    }
+    Some(last)
 }
 
 /// `page`, `per_page`, `sort` and `q` of every collection.
@@ -80,7 +167,11 @@ impl ListParams {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
         let mut checks = Checks::default();
-        checks.check(page >= 1, "page", "must be at least 1");
+        checks.check(
+            (1..=crate::repositories::list::MAX_PAGE).contains(&page),
+            "page",
+            "must be between 1 and 1000000",
+        );
         checks.check((1..=MAX_PER_PAGE).contains(&per_page), "per_page", "must be between 1 and 200");
         let sort = match self.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Some(default),
@@ -121,5 +212,33 @@ impl<T> Page<T> {
             per_page: request.per_page,
             total: page.total,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_client_addr;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy = ip("10.0.0.1");
+        let trusted = [proxy, ip("10.0.0.2")];
+        let peer = Some(proxy);
+        assert_eq!(resolve_client_addr(peer, Some("203.0.113.9"), &trusted), Some(ip("203.0.113.9")));
+        assert_eq!(
+            resolve_client_addr(peer, Some("198.51.100.1, 203.0.113.9, 10.0.0.2"), &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            resolve_client_addr(Some(ip("198.51.100.7")), Some("203.0.113.9"), &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(resolve_client_addr(peer, Some("garbage"), &trusted), Some(proxy));
+        assert_eq!(resolve_client_addr(peer, None, &trusted), Some(proxy));
     }
 }

@@ -134,8 +134,17 @@ impl FromRequest for Caller {
     }
 }
 
-/// An admin (vendor staff).
-pub struct Admin(pub AccountRef);
+/// An admin (vendor staff); holds the principal (always `Principal::Admin`).
+pub struct Admin(pub Principal);
+
+impl Admin {
+    pub fn account(&self) -> &AccountRef {
+        match &self.0 {
+            Principal::Admin(a) | Principal::Manager(a) => a,
+            Principal::Shop(_) => unreachable!("the Admin extractor only admits admins"),
+        }
+    }
+}
 
 impl FromRequest for Admin {
     type Error = ApiError;
@@ -145,7 +154,7 @@ impl FromRequest for Admin {
         let req = req.clone();
         Box::pin(async move {
             match authenticate(&req).await? {
-                Principal::Admin(a) => Ok(Admin(a)),
+                principal @ Principal::Admin(_) => Ok(Admin(principal)),
                 _ => Err(ApiError::forbidden()),
             }
         })

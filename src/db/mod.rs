@@ -123,6 +123,15 @@ impl ManageConnection for Manager {
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+                // SQLite's own lower() folds ASCII only; searches compare
+                // lower(column) with Rust-lower-cased text, so fold alike.
+                use diesel::sql_types::{Nullable, Text};
+                conn.register_sql_function::<(Nullable<Text>,), Nullable<Text>, _, _, _>(
+                    "lower",
+                    true,
+                    |(text,): (Option<String>,)| text.map(|t| t.to_lowercase()),
+                )
+                .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }

@@ -209,6 +209,7 @@ diesel::joinable!(licenses -> orders (order_id));
 diesel::joinable!(licenses -> products (product_id));
 diesel::joinable!(license_users -> licenses (license_id));
 diesel::joinable!(user_activations -> license_users (license_user_id));
+diesel::joinable!(user_activations -> licenses (license_id));
 diesel::joinable!(devices -> licenses (license_id));
 diesel::joinable!(license_files -> devices (device_id));
 

@@ -2,3 +2,5 @@
 //! signatures and offline files. Plain functions, callable without a server.
 
 pub mod keys;
+pub mod offline;
+pub mod signing;

@@ -7,4 +7,5 @@ pub mod audit_events;
 pub mod catalog;
 pub mod licenses;
 pub mod orders;
+pub mod seats;
 pub mod tokens;

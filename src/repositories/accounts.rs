@@ -62,8 +62,8 @@ pub fn list_managers(
         (ManagerSort::CreatedAt, true) => query.order((accounts::created_at.desc(), accounts::id.desc())),
         (ManagerSort::Email, false) => query.order((accounts::email.asc(), accounts::id.asc())),
         (ManagerSort::Email, true) => query.order((accounts::email.desc(), accounts::id.desc())),
-        (ManagerSort::Name, false) => query.order((accounts::name.asc(), accounts::id.asc())),
-        (ManagerSort::Name, true) => query.order((accounts::name.desc(), accounts::id.desc())),
+        (ManagerSort::Name, false) => query.order((lower(accounts::name).asc(), accounts::id.asc())),
+        (ManagerSort::Name, true) => query.order((lower(accounts::name).desc(), accounts::id.desc())),
     };
     let items = query.limit(page.per_page).offset(page.offset()).load(conn)?;
     Ok(Page { items, total })
@@ -94,4 +94,23 @@ pub fn revoke_refresh_tokens(
             .execute(conn),
         None => diesel::update(base).set(refresh_tokens::revoked_at.eq(now)).execute(conn),
     }
+}
+
+/// The orders (id, number) each of these accounts manages.
+pub fn orders_of(
+    conn: &mut AnyConnection,
+    account_ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, Vec<(String, String)>>> {
+    use crate::db::schema::orders;
+    let rows: Vec<(String, String, String)> = order_managers::table
+        .inner_join(orders::table)
+        .filter(order_managers::account_id.eq_any(account_ids))
+        .order((orders::number.asc(), orders::id.asc()))
+        .select((order_managers::account_id, orders::id, orders::number))
+        .load(conn)?;
+    let mut by_account: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+    for (account, id, number) in rows {
+        by_account.entry(account).or_default().push((id, number));
+    }
+    Ok(by_account)
 }

@@ -1,6 +1,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
+use super::list::{Page, PageRequest};
 use crate::db::AnyConnection;
 use crate::db::schema::api_keys;
 use crate::models::api_keys::ApiKey;
@@ -26,13 +27,17 @@ pub fn insert(conn: &mut AnyConnection, key: &ApiKey) -> QueryResult<()> {
     diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
 }
 
-/// Keys not revoked, newest first.
-pub fn list_active(conn: &mut AnyConnection) -> QueryResult<Vec<ApiKey>> {
-    api_keys::table
-        .filter(api_keys::revoked_at.is_null())
-        .order((api_keys::created_at.desc(), api_keys::id.desc()))
-        .select(ApiKey::as_select())
-        .load(conn)
+/// Keys not revoked, by creation (newest first when `descending`).
+pub fn list_active(conn: &mut AnyConnection, descending: bool, page: PageRequest) -> QueryResult<Page<ApiKey>> {
+    let active = || api_keys::table.filter(api_keys::revoked_at.is_null());
+    let total = active().count().get_result(conn)?;
+    let query = active().select(ApiKey::as_select()).limit(page.per_page).offset(page.offset());
+    let items = if descending {
+        query.order((api_keys::created_at.desc(), api_keys::id.desc())).load(conn)?
+    } else {
+        query.order((api_keys::created_at.asc(), api_keys::id.asc())).load(conn)?
+    };
+    Ok(Page { items, total })
 }
 
 /// Revokes a key; false when no unrevoked key has this id.

@@ -3,7 +3,8 @@
 use diesel::sql_types::Text;
 
 diesel::define_sql_function! {
-    /// SQL `lower(text)`, the same on both engines for ASCII.
+    /// SQL `lower(text)`. PostgreSQL folds Unicode; on SQLite the pool
+    /// registers a Unicode-aware implementation over the built-in (ASCII-only) one.
     fn lower(x: Text) -> Text;
 }
 
@@ -14,9 +15,12 @@ pub struct PageRequest {
     pub per_page: i64,
 }
 
+/// The highest page number accepted (far beyond any real collection).
+pub const MAX_PAGE: i64 = 1_000_000;
+
 impl PageRequest {
     pub fn offset(self) -> i64 {
-        (self.page - 1) * self.per_page
+        (self.page - 1).saturating_mul(self.per_page)
     }
 }
 

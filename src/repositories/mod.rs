@@ -4,6 +4,16 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod client;
+pub mod customers;
+pub mod dashboard;
+pub mod devices;
+pub mod events;
+pub mod license_users;
+pub mod licenses;
 pub mod list;
+pub mod orders;
+pub mod products;
 pub mod refresh_tokens;
+pub mod scope;
 pub mod server_keys;

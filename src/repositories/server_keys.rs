@@ -12,6 +12,7 @@ use crate::db::schema::server_keys;
 use crate::models::tokens::ServerKey;
 
 pub const JWT: &str = "jwt";
+pub const LICENSE: &str = "license";
 
 pub fn find(conn: &mut AnyConnection, purpose: &str) -> QueryResult<Option<ServerKey>> {
     server_keys::table.find(purpose).select(ServerKey::as_select()).first(conn).optional()
@@ -43,6 +44,22 @@ pub fn get_or_create_jwt_secret(conn: &mut AnyConnection, now: NaiveDateTime) ->
             key_id: sha256_hex(secret)[..16].to_owned(),
             secret: B64.encode(secret),
             public_key: None,
+            created_at: now,
+        },
+    )
+}
+
+/// The Ed25519 license-signing key: a 32-byte seed, with its public key and key id.
+pub fn get_or_create_license_key(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<ServerKey> {
+    let seed = random_bytes::<32>();
+    let signer = crate::licensing::signing::LicenseSigner::from_seed(&seed);
+    get_or_insert(
+        conn,
+        ServerKey {
+            purpose: LICENSE.to_owned(),
+            key_id: signer.key_id().to_owned(),
+            secret: B64.encode(seed),
+            public_key: Some(signer.public_key_base64().to_owned()),
             created_at: now,
         },
     )

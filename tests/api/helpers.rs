@@ -131,6 +131,18 @@ async fn template(server: &str) -> String {
         .clone()
 }
 
+/// One customer's order as made by [`TestApp::order`], with its signed-in manager.
+#[allow(dead_code)] // each test uses what it needs
+pub struct Customer {
+    pub order: Value,
+    pub order_id: String,
+    pub user_license_id: String,
+    pub computer_license_id: String,
+    pub manager_id: String,
+    pub manager_password: String,
+    pub manager_token: String,
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -240,7 +252,6 @@ impl TestApp {
         self.call(Method::GET, path, Some(token), None).await
     }
 
-    #[allow(dead_code)] // the resource tests use it
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
@@ -249,7 +260,6 @@ impl TestApp {
         self.call(Method::PATCH, path, Some(token), Some(body)).await
     }
 
-    #[allow(dead_code)] // the resource tests use it
     pub async fn delete(&self, path: &str, token: &str) -> Answer {
         self.call(Method::DELETE, path, Some(token), None).await
     }
@@ -278,6 +288,49 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         Self::answer(request.send().await.expect("request sent")).await
+    }
+
+    /// Creates a shop API key through the API and returns the key (`lsk_…`).
+    pub async fn shop_key(&self) -> String {
+        let answer = self.post("/api-keys", &self.admin_token, json!({ "name": "web shop" })).await;
+        answer.assert_status(201)["key"].as_str().expect("key").to_owned()
+    }
+
+    /// Creates a product through the API and returns it.
+    pub async fn product(&self, code: &str) -> Value {
+        let answer =
+            self.post("/products", &self.admin_token, json!({ "code": code, "name": format!("{code} product") })).await;
+        answer.assert_status(201).clone()
+    }
+
+    /// Creates an order (admin) for company `company` with one user-based
+    /// (5 seats) and one computer-based (2 seats) license of product `CODE-<number>`,
+    /// and one new manager; signs the manager in.
+    pub async fn order(&self, number: &str, manager_email: &str) -> Customer {
+        let code = format!("CODE-{number}");
+        self.product(&code).await;
+        let body = json!({
+            "number": number,
+            "customer": { "company": format!("Company of {number}"), "country": "DE" },
+            "licenses": [
+                { "product_code": code, "kind": "user_based", "seats": 5 },
+                { "product_code": code, "kind": "computer_based", "seats": 2 },
+            ],
+            "managers": [{ "email": manager_email, "name": "Max Manager" }],
+        });
+        let order = self.post("/orders", &self.admin_token, body).await.assert_status(201).clone();
+        let manager = &order["managers"][0];
+        let password = manager["initial_password"].as_str().expect("initial password").to_owned();
+        let login = self.login(manager_email, &password).await;
+        Customer {
+            manager_id: manager["id"].as_str().unwrap().to_owned(),
+            manager_token: login["access_token"].as_str().unwrap().to_owned(),
+            manager_password: password,
+            order_id: order["id"].as_str().unwrap().to_owned(),
+            user_license_id: order["licenses"][0]["id"].as_str().unwrap().to_owned(),
+            computer_license_id: order["licenses"][1]["id"].as_str().unwrap().to_owned(),
+            order,
+        }
     }
 
     /// Counts rows of the audit trail with this action.

@@ -1,8 +1,22 @@
 //! The HTTP test suite: one binary, each test against a fresh database.
 //! SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set.
 
+mod api_keys;
 mod auth;
+mod cli;
+mod client;
+mod cluster;
+mod customers;
+mod dashboard;
+mod devices;
+mod events;
 mod helpers;
+mod licenses;
+mod managers;
 mod migrations;
 mod ops;
+mod orders;
+mod products;
+mod ratelimit;
 mod spec;
+mod users;

@@ -130,3 +130,38 @@ async fn without_configured_origins_no_cors_headers_are_sent() {
     assert_eq!(answer.status(), 200);
     assert!(answer.headers().get("access-control-allow-origin").is_none());
 }
+
+#[actix_web::test]
+async fn ready_answers_503_when_migrations_are_missing() {
+    let app = TestApp::spawn().await;
+    app.state
+        .db
+        .run(|conn| license_server::db::revert_all_migrations(conn).map_err(license_server::error::ApiError::internal))
+        .await
+        .unwrap();
+    let answer = app.call(Method::GET, "/ready", None, None).await;
+    let body = answer.assert_status(503);
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["database_reachable"], true);
+    assert_eq!(body["migrations_applied"], false);
+}
+
+#[actix_web::test]
+async fn an_unexpected_failure_answers_500_with_only_the_request_id() {
+    let app = TestApp::spawn().await;
+    app.state
+        .db
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("ALTER TABLE products RENAME TO products_gone").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let answer = app.get("/products", &app.admin_token).await;
+    answer.assert_problem(500, "INTERNAL");
+    let keys: Vec<&String> = answer.body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["code", "request_id", "status", "title", "type"], "{}", answer.text);
+    assert!(!answer.text.to_lowercase().contains("products_gone"));
+    assert!(!answer.text.to_lowercase().contains("sql"));
+}

@@ -1,0 +1,157 @@
+//! API keys for the vendor's shop: shown once, stored as a SHA-256 digest,
+//! revocable at once.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::extract::ValidJson;
+use super::{Created, ListParams, Page, audit_ctx, utc};
+use crate::auth::Admin;
+use crate::auth::extract::API_KEY_PREFIX;
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::models::api_keys::ApiKey;
+use crate::repositories::api_keys;
+use crate::repositories::audit::{self, Target};
+use crate::repositories::list::Sort;
+use crate::state::AppState;
+
+pub const SHOP_SCOPE: &str = "shop";
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_api_keys).service(create_api_key).service(revoke_api_key);
+}
+
+/// An API key; `key` appears only in the answer to its creation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    /// The key itself (`lsk_…`): shown once, at creation; null afterwards.
+    pub key: Option<String>,
+    /// The key's first characters, to tell keys apart.
+    #[schema(example = "lsk_3s04cdkq")]
+    pub prefix: String,
+    #[schema(example = "shop")]
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKeyView {
+    fn new(k: ApiKey, key: Option<String>) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            key,
+            prefix: k.key_prefix,
+            scope: k.scope,
+            created_at: utc(k.created_at),
+            last_used_at: k.last_used_at.map(utc),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct CreateApiKey {
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "super::not_blank")
+    )]
+    #[schema(example = "web shop")]
+    pub name: String,
+}
+
+/// The keys in use (revoked keys are not listed), newest first; sort by `created_at`.
+#[utoipa::path(
+    tag = "api-keys",
+    params(ListParams),
+    responses((status = 200, description = "Active keys, without their secrets", body = Page<ApiKeyView>)),
+    security(("bearer" = []))
+)]
+#[get("/api-keys")]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<Page<ApiKeyView>>> {
+    let (page, sort, _) = params.resolve(&[("created_at", ())], Sort { field: (), descending: true })?;
+    let keys = state.db.run(move |conn| Ok(api_keys::list_active(conn, sort.descending, page)?)).await?;
+    Ok(web::Json(Page::new(keys, page, |k| ApiKeyView::new(k, None))))
+}
+
+/// Create a shop key. The answer holds the key; it is not shown again.
+#[utoipa::path(
+    tag = "api-keys",
+    request_body = CreateApiKey,
+    responses((status = 201, description = "Created; `key` is shown only now", body = ApiKeyView)),
+    security(("bearer" = []))
+)]
+#[post("/api-keys")]
+pub async fn create_api_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: ValidJson<CreateApiKey>,
+) -> ApiResult<Created<ApiKeyView>> {
+    let ctx = audit_ctx(&req, &admin.0);
+    let now = state.clock.now();
+    let secret = random_token(API_KEY_PREFIX);
+    let row = ApiKey {
+        id: ids::new_id(),
+        name: body.value.name.trim().to_owned(),
+        key_hash: sha256_hex(&secret),
+        key_prefix: secret[..API_KEY_PREFIX.len() + 8].to_owned(),
+        scope: SHOP_SCOPE.to_owned(),
+        created_by: Some(admin.account().id.clone()),
+        created_at: now,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let row = state
+        .db
+        .write(move |conn| {
+            api_keys::insert(conn, &row)?;
+            let details = json!({ "name": row.name, "prefix": row.key_prefix });
+            audit::record(conn, &ctx, now, "api_key.created", Target::subject(&row.id), details)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(Created(ApiKeyView::new(row, Some(secret))))
+}
+
+/// Revoke a key; it is refused (401) from now on.
+#[utoipa::path(
+    tag = "api-keys",
+    params(("api_key_id" = String, Path, description = "API key id")),
+    responses((status = 204, description = "Revoked")),
+    security(("bearer" = []))
+)]
+#[delete("/api-keys/{api_key_id}")]
+pub async fn revoke_api_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let ctx = audit_ctx(&req, &admin.0);
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            if !api_keys::revoke(conn, &id, now)? {
+                return Err(ApiError::not_found());
+            }
+            audit::record(conn, &ctx, now, "api_key.revoked", Target::subject(&id), json!({}))?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,62 @@
+//! Signing every answer under `/api/v1/client/`: the `License-Signature`
+//! header over the exact body bytes. Handlers build complete bodies (with
+//! `issued_at`, `endpoint`, the echoed `nonce` and identities); problems and
+//! the framework's own answers get `issued_at`, `endpoint` and the nonce (when
+//! the request's was readable) added here before they are signed.
+
+use actix_web::body::{MessageBody, to_bytes};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+
+use crate::licensing::signing::HEADER;
+use crate::state::AppState;
+
+pub const CLIENT_PREFIX: &str = "/api/v1/client/";
+
+/// The nonce of a client request, kept for the answer's echo.
+#[derive(Clone, Debug)]
+pub struct ClientNonce(pub Option<String>);
+
+/// Marks an answer whose body already carries every echo field.
+#[derive(Clone, Copy, Debug)]
+pub struct CompleteBody;
+
+pub async fn sign_client_responses(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let Some(endpoint) = req.path().strip_prefix(CLIENT_PREFIX).map(str::to_owned) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    let Some(state) = state else { return Ok(res.map_into_boxed_body()) };
+    let (http_req, res) = res.into_parts();
+    let complete = res.extensions().get::<CompleteBody>().is_some();
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("application/problem+json"));
+    let (head, body) = res.into_parts();
+    let mut bytes = to_bytes(body).await.map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
+    if !complete && is_json {
+        if let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            map.entry("issued_at").or_insert_with(|| serde_json::json!(state.clock.now_utc()));
+            map.entry("endpoint").or_insert_with(|| serde_json::json!(endpoint));
+            if !map.contains_key("nonce") {
+                let nonce = http_req.extensions().get::<ClientNonce>().and_then(|n| n.0.clone());
+                map.insert("nonce".into(), serde_json::json!(nonce));
+            }
+            bytes = serde_json::to_vec(&map).unwrap_or_else(|_| bytes.to_vec()).into();
+        }
+    }
+    let signature = state.signer.header_value(&bytes);
+    let mut res = head.set_body(bytes);
+    if let Ok(value) = HeaderValue::from_str(&signature) {
+        res.headers_mut().insert(HeaderName::from_static(HEADER), value);
+    }
+    Ok(ServiceResponse::new(http_req, res).map_into_boxed_body())
+}

@@ -1,0 +1,263 @@
+//! Customers (the owners of orders): admins and the shop manage them.
+//! Managers read customer data only through their orders and licenses.
+
+use actix_web::{HttpRequest, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::countries::country_rule;
+use super::extract::ValidJson;
+use super::{Created, ListParams, Page, audit_ctx, utc};
+use crate::auth::AdminOrShop;
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::models::catalog::{Customer, CustomerChangeset};
+use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::repositories::customers::{self, CustomerSort};
+use crate::repositories::list::Sort;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_customers).service(create_customer).service(get_customer).service(update_customer);
+}
+
+/// A customer: the company that owns an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    pub id: String,
+    #[schema(example = "Muster Bau GmbH")]
+    pub company: String,
+    pub contact_name: String,
+    pub email: String,
+    /// Free text; may span lines.
+    pub address: String,
+    /// ISO 3166-1 alpha-2, or empty when unknown.
+    #[schema(example = "DE")]
+    pub country: String,
+    pub vat_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerView {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id,
+            company: c.company,
+            contact_name: c.contact_name,
+            email: c.email,
+            address: c.address,
+            country: c.country,
+            vat_id: c.vat_id,
+            created_at: utc(c.created_at),
+            updated_at: utc(c.updated_at),
+        }
+    }
+}
+
+fn optional_email(email: &str) -> Result<(), validator::ValidationError> {
+    use validator::ValidateEmail;
+    if email.is_empty() || email.validate_email() {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("email").with_message("is not an e-mail address".into()))
+    }
+}
+
+/// A new customer; only `company` is required.
+#[derive(Clone, Debug, Deserialize, Validate, ToSchema)]
+pub struct NewCustomer {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "super::not_blank")
+    )]
+    pub company: String,
+    #[serde(default)]
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub contact_name: String,
+    #[serde(default)]
+    #[validate(length(max = 254, message = "must be at most 254 characters"), custom(function = "optional_email"))]
+    pub email: String,
+    #[serde(default)]
+    #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
+    pub address: String,
+    #[serde(default)]
+    #[validate(custom(function = "country_rule"))]
+    pub country: String,
+    #[serde(default)]
+    #[validate(length(max = 32, message = "must be at most 32 characters"))]
+    pub vat_id: String,
+}
+
+impl NewCustomer {
+    /// The row, trimmed, e-mail lower-cased.
+    pub fn into_row(self, now: chrono::NaiveDateTime) -> Customer {
+        Customer {
+            id: ids::new_id(),
+            company: self.company.trim().to_owned(),
+            contact_name: self.contact_name.trim().to_owned(),
+            email: super::normalize_email(&self.email),
+            address: self.address.trim().to_owned(),
+            country: self.country,
+            vat_id: self.vat_id.trim().to_owned(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Changes to a customer; absent fields stay.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct UpdateCustomer {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "super::not_blank")
+    )]
+    pub company: Option<String>,
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub contact_name: Option<String>,
+    #[validate(length(max = 254, message = "must be at most 254 characters"), custom(function = "optional_email"))]
+    pub email: Option<String>,
+    #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
+    pub address: Option<String>,
+    #[validate(custom(function = "country_rule"))]
+    pub country: Option<String>,
+    #[validate(length(max = 32, message = "must be at most 32 characters"))]
+    pub vat_id: Option<String>,
+}
+
+impl UpdateCustomer {
+    fn into_changeset(self, now: chrono::NaiveDateTime) -> CustomerChangeset {
+        CustomerChangeset {
+            company: self.company.map(|v| v.trim().to_owned()),
+            contact_name: self.contact_name.map(|v| v.trim().to_owned()),
+            email: self.email.map(|v| super::normalize_email(&v)),
+            address: self.address.map(|v| v.trim().to_owned()),
+            country: self.country,
+            vat_id: self.vat_id.map(|v| v.trim().to_owned()),
+            updated_at: Some(now),
+        }
+    }
+}
+
+/// Applies `changes` to customer `id` and records `customer.updated`.
+pub fn apply_update(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &AuditCtx,
+    id: &str,
+    changes: UpdateCustomer,
+    now: chrono::NaiveDateTime,
+    target: Target<'_>,
+) -> ApiResult<Customer> {
+    customers::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+    let changed: Vec<&str> = [
+        ("company", changes.company.is_some()),
+        ("contact_name", changes.contact_name.is_some()),
+        ("email", changes.email.is_some()),
+        ("address", changes.address.is_some()),
+        ("country", changes.country.is_some()),
+        ("vat_id", changes.vat_id.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, present)| present.then_some(name))
+    .collect();
+    let customer = customers::update(conn, id, &changes.into_changeset(now))?;
+    audit::record(conn, ctx, now, "customer.updated", target.with_subject(id), json!({ "fields": changed }))?;
+    Ok(customer)
+}
+
+const SORTS: &[(&str, CustomerSort)] = &[("created_at", CustomerSort::CreatedAt), ("company", CustomerSort::Company)];
+
+/// Customers; `q` over company, contact name, e-mail and VAT id; sort by `created_at`, `company`.
+#[utoipa::path(
+    tag = "customers",
+    params(ListParams),
+    responses((status = 200, description = "A page of customers", body = Page<CustomerView>)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/customers")]
+pub async fn list_customers(
+    state: web::Data<AppState>,
+    _caller: AdminOrShop,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<Page<CustomerView>>> {
+    let (page, sort, q) = params.resolve(SORTS, Sort { field: CustomerSort::CreatedAt, descending: true })?;
+    let q = q.map(str::to_owned);
+    let rows = state.db.run(move |conn| Ok(customers::list(conn, q.as_deref(), sort, page)?)).await?;
+    Ok(web::Json(Page::new(rows, page, CustomerView::from)))
+}
+
+/// Create a customer.
+#[utoipa::path(
+    tag = "customers",
+    request_body = NewCustomer,
+    responses((status = 201, description = "Created", body = CustomerView)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[post("/customers")]
+pub async fn create_customer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AdminOrShop,
+    body: ValidJson<NewCustomer>,
+) -> ApiResult<Created<CustomerView>> {
+    let ctx = audit_ctx(&req, &caller.0);
+    let now = state.clock.now();
+    let customer = body.value.into_row(now);
+    let customer = state
+        .db
+        .write(move |conn| {
+            customers::insert(conn, &customer)?;
+            let details = json!({ "company": customer.company });
+            audit::record(conn, &ctx, now, "customer.created", Target::subject(&customer.id), details)?;
+            Ok(customer)
+        })
+        .await?;
+    Ok(Created(customer.into()))
+}
+
+/// One customer.
+#[utoipa::path(
+    tag = "customers",
+    params(("customer_id" = String, Path, description = "Customer id")),
+    responses((status = 200, body = CustomerView)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/customers/{customer_id}")]
+pub async fn get_customer(
+    state: web::Data<AppState>,
+    _caller: AdminOrShop,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<CustomerView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let customer = state.db.run(move |conn| customers::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
+    Ok(web::Json(customer.into()))
+}
+
+/// Change a customer's data; absent fields stay.
+#[utoipa::path(
+    tag = "customers",
+    params(("customer_id" = String, Path, description = "Customer id")),
+    request_body = UpdateCustomer,
+    responses((status = 200, body = CustomerView)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[patch("/customers/{customer_id}")]
+pub async fn update_customer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AdminOrShop,
+    path: web::Path<String>,
+    body: ValidJson<UpdateCustomer>,
+) -> ApiResult<web::Json<CustomerView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let ctx = audit_ctx(&req, &caller.0);
+    let now = state.clock.now();
+    let changes = body.value;
+    let customer = state.db.write(move |conn| apply_update(conn, &ctx, &id, changes, now, Target::default())).await?;
+    Ok(web::Json(customer.into()))
+}

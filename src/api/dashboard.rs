@@ -1,0 +1,68 @@
+//! The portal's first page: counts over the caller's scope in one call.
+
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::scope_of;
+use crate::auth::Account;
+use crate::error::ApiResult;
+use crate::repositories::dashboard;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_dashboard);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseCounts {
+    pub total: i64,
+    pub user_based: i64,
+    pub computer_based: i64,
+    pub active: i64,
+    pub suspended: i64,
+    pub expired: i64,
+    /// Active licenses whose expiry is within the next 30 days.
+    pub expiring_within_30_days: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dashboard {
+    pub orders: i64,
+    pub licenses: LicenseCounts,
+    /// Users of user-based licenses.
+    pub users: i64,
+    /// Active devices, offline ones included.
+    pub active_devices: i64,
+    /// Distinct manager accounts of these orders, the caller included.
+    pub managers: i64,
+}
+
+/// Counts over the caller's scope (a manager: its orders; an admin: everything).
+#[utoipa::path(
+    tag = "dashboard",
+    responses((status = 200, body = Dashboard)),
+    security(("bearer" = []))
+)]
+#[get("/dashboard")]
+pub async fn get_dashboard(state: web::Data<AppState>, caller: Account) -> ApiResult<web::Json<Dashboard>> {
+    let scope = scope_of(&caller.0);
+    let now = state.clock.now();
+    let c = state.db.run(move |conn| Ok(dashboard::counts(conn, &scope, now)?)).await?;
+    Ok(web::Json(Dashboard {
+        orders: c.orders,
+        licenses: LicenseCounts {
+            total: c.licenses,
+            user_based: c.user_based,
+            computer_based: c.computer_based,
+            active: c.active,
+            suspended: c.suspended,
+            expired: c.expired,
+            expiring_within_30_days: c.expiring_within_30_days,
+        },
+        users: c.users,
+        active_devices: c.active_devices,
+        managers: c.managers,
+    }))
+}

@@ -1,0 +1,248 @@
+//! Devices of a computer-based license. The software registers them (client
+//! API); managers see them and deactivate orphaned ones to free the seat.
+//! There is no way to create one here: `POST …/devices` answers 405.
+
+use actix_web::{HttpRequest, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::extract::OptionalJson;
+use super::{ListParams, Page, audit_ctx, scope_of, utc};
+use crate::auth::{Account, Principal};
+use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ids;
+use crate::models::licenses::{COMPUTER_BASED, License};
+use crate::models::seats::{DEVICE_ACTIVE, Device};
+use crate::repositories::audit::{self, Target};
+use crate::repositories::devices::{self, DeviceSort, StatusFilter};
+use crate::repositories::licenses;
+use crate::repositories::list::Sort;
+use crate::repositories::scope::Scope;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_devices).service(get_device).service(deactivate_device);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    Active,
+    Deactivated,
+}
+
+/// A computer registered by the software.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceView {
+    pub id: String,
+    pub hardware_id: String,
+    pub hostname: Option<String>,
+    pub platform: Option<String>,
+    pub app_version: Option<String>,
+    /// Activated with an offline license file.
+    pub offline: bool,
+    pub status: DeviceStatus,
+    pub activated_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// The end of the device's last offline license file.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// When a deactivated device's seat is (or was) free again.
+    pub seat_released_at: Option<DateTime<Utc>>,
+}
+
+impl From<Device> for DeviceView {
+    fn from(d: Device) -> Self {
+        Self {
+            id: d.id,
+            hardware_id: d.hardware_id,
+            hostname: d.hostname,
+            platform: d.platform,
+            app_version: d.app_version,
+            offline: d.offline,
+            status: if d.status == DEVICE_ACTIVE { DeviceStatus::Active } else { DeviceStatus::Deactivated },
+            activated_at: utc(d.activated_at),
+            last_seen_at: d.last_seen_at.map(utc),
+            deactivated_at: d.deactivated_at.map(utc),
+            valid_until: d.valid_until.map(utc),
+            seat_released_at: d.seat_released_at.map(utc),
+        }
+    }
+}
+
+/// The computer-based license `id`, if `scope` sees it: 404 otherwise, 409
+/// `WRONG_LICENSE_KIND` for a user-based one.
+fn device_license(conn: &mut AnyConnection, scope: &Scope, id: &str) -> ApiResult<License> {
+    let license = licenses::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
+    if license.kind != COMPUTER_BASED {
+        return Err(ApiError::new(
+            ErrorCode::WrongLicenseKind,
+            "This license is user-based: it has users, not devices.",
+        ));
+    }
+    Ok(license)
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatusFilter {
+    Active,
+    Deactivated,
+    All,
+}
+
+/// Filters of the device list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeviceFilters {
+    /// `active` (default), `deactivated` or `all`.
+    pub status: Option<DeviceStatusFilter>,
+    /// Only offline (`true`) or online (`false`) devices.
+    pub offline: Option<bool>,
+}
+
+const SORTS: &[(&str, DeviceSort)] = &[
+    ("activated_at", DeviceSort::ActivatedAt),
+    ("last_seen_at", DeviceSort::LastSeenAt),
+    ("hostname", DeviceSort::Hostname),
+];
+
+/// The devices of a computer-based license (active ones unless `status` says
+/// otherwise); `q` over hardware id and hostname; sort by `last_seen_at`,
+/// `activated_at` (default, newest first), `hostname`.
+#[utoipa::path(
+    tag = "devices",
+    params(("license_id" = String, Path, description = "License id"), ListParams, DeviceFilters),
+    responses(
+        (status = 200, description = "A page of devices", body = Page<DeviceView>),
+        (status = 409, description = "`WRONG_LICENSE_KIND`: a user-based license", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/licenses/{license_id}/devices")]
+pub async fn list_devices(
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<String>,
+    params: web::Query<ListParams>,
+    filters: web::Query<DeviceFilters>,
+) -> ApiResult<web::Json<Page<DeviceView>>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let (page, sort, q) = params.resolve(SORTS, Sort { field: DeviceSort::ActivatedAt, descending: true })?;
+    let q = q.map(str::to_owned);
+    let status = match filters.status {
+        None | Some(DeviceStatusFilter::Active) => StatusFilter::Active,
+        Some(DeviceStatusFilter::Deactivated) => StatusFilter::Deactivated,
+        Some(DeviceStatusFilter::All) => StatusFilter::All,
+    };
+    let offline = filters.offline;
+    let scope = scope_of(&caller.0);
+    let rows = state
+        .db
+        .run(move |conn| {
+            device_license(conn, &scope, &id)?;
+            Ok(devices::list(conn, &id, status, offline, q.as_deref(), sort, page)?)
+        })
+        .await?;
+    Ok(web::Json(Page::new(rows, page, DeviceView::from)))
+}
+
+fn device_path(path: (String, String)) -> ApiResult<(String, String)> {
+    let license = ids::parse(&path.0).ok_or_else(ApiError::not_found)?;
+    let device = ids::parse(&path.1).ok_or_else(ApiError::not_found)?;
+    Ok((license, device))
+}
+
+/// One device.
+#[utoipa::path(
+    tag = "devices",
+    params(("license_id" = String, Path, description = "License id"), ("device_id" = String, Path, description = "Device id")),
+    responses((status = 200, body = DeviceView), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/licenses/{license_id}/devices/{device_id}")]
+pub async fn get_device(
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+) -> ApiResult<web::Json<DeviceView>> {
+    let (license_id, device_id) = device_path(path.into_inner())?;
+    let scope = scope_of(&caller.0);
+    let device = state
+        .db
+        .run(move |conn| {
+            device_license(conn, &scope, &license_id)?;
+            devices::find(conn, &license_id, &device_id)?.ok_or_else(ApiError::not_found)
+        })
+        .await?;
+    Ok(web::Json(device.into()))
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+pub struct DeactivateDevice {
+    /// Admins only: free an offline device's seat now instead of when its
+    /// license file runs out.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Deactivate a device (idempotent). An online device's seat is free at once;
+/// an offline device keeps its seat until its license file runs out
+/// (`seat_released_at`), unless an admin sends `{"force": true}`.
+#[utoipa::path(
+    tag = "devices",
+    params(("license_id" = String, Path, description = "License id"), ("device_id" = String, Path, description = "Device id")),
+    request_body(content = Option<DeactivateDevice>, description = "Optional; `force` is for admins"),
+    responses(
+        (status = 200, description = "The device, deactivated", body = DeviceView),
+        (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/licenses/{license_id}/devices/{device_id}/deactivate")]
+pub async fn deactivate_device(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+    body: OptionalJson<DeactivateDevice>,
+) -> ApiResult<web::Json<DeviceView>> {
+    let (license_id, device_id) = device_path(path.into_inner())?;
+    let force = body.0.unwrap_or_default().force;
+    let scope = scope_of(&caller.0);
+    let is_admin = matches!(caller.0, Principal::Admin(_));
+    let ctx = audit_ctx(&req, &caller.0);
+    let now = state.clock.now();
+    let device = state
+        .db
+        .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
+            let license = device_license(conn, &scope, &license_id)?;
+            let device = devices::find(conn, &license_id, &device_id)?.ok_or_else(ApiError::not_found)?;
+            if force && !is_admin {
+                return Err(ApiError::new(ErrorCode::Forbidden, "Only an admin may force the release of a seat."));
+            }
+            let was_active = device.status == DEVICE_ACTIVE;
+            let held_before = device.seat_released_at.is_some_and(|t| t > now);
+            let after = devices::deactivate(conn, &device, force, now)?;
+            let released_now = after.seat_released_at.is_some_and(|t| t <= now);
+            if was_active || (held_before && released_now) {
+                let target = Target {
+                    order_id: Some(&license.order_id),
+                    license_id: Some(&license_id),
+                    subject_id: Some(&device_id),
+                    hardware_id: Some(&after.hardware_id),
+                };
+                let details = json!({ "offline": after.offline, "force": force, "seat_released_at": after.seat_released_at.map(utc) });
+                audit::record(conn, &ctx, now, "device.deactivated", target, details)?;
+            }
+            Ok(after)
+        })
+        .await?;
+    Ok(web::Json(device.into()))
+}

@@ -1,0 +1,132 @@
+//! The audit trail: admins read every event, managers those of their orders.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{ListParams, Page, scope_of, utc};
+use crate::auth::Account;
+use crate::error::{ApiResult, Checks};
+use crate::ids;
+use crate::models::audit_events::AuditEvent;
+use crate::repositories::events::{self, EventFilter};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_events);
+}
+
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Admin,
+    Manager,
+    Shop,
+    Software,
+    /// The server itself (for example the admin bootstrap).
+    System,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Actor {
+    pub kind: ActorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// One recorded change. Never holds a password or a token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    /// A dotted name such as `license_user.created` or `device.deactivated`.
+    #[schema(example = "order_manager.added")]
+    pub action: String,
+    pub order_id: Option<String>,
+    pub license_id: Option<String>,
+    /// The object the change is about.
+    pub subject_id: Option<String>,
+    pub hardware_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    /// What changed (an object).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl From<AuditEvent> for EventView {
+    fn from(e: AuditEvent) -> Self {
+        let kind = match e.actor_kind.as_str() {
+            "admin" => ActorKind::Admin,
+            "manager" => ActorKind::Manager,
+            "shop" => ActorKind::Shop,
+            "software" => ActorKind::Software,
+            _ => ActorKind::System,
+        };
+        Self {
+            id: e.id,
+            at: utc(e.at),
+            actor: Actor { kind, id: e.actor_id, email: e.actor_email },
+            action: e.action,
+            order_id: e.order_id,
+            license_id: e.license_id,
+            subject_id: e.subject_id,
+            hardware_id: e.hardware_id,
+            ip: e.ip,
+            request_id: e.request_id.filter(|r| !r.is_empty()),
+            details: serde_json::from_str(&e.details).unwrap_or_else(|_| serde_json::json!({})),
+        }
+    }
+}
+
+/// Filters of `GET /events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventFilters {
+    pub order_id: Option<String>,
+    pub license_id: Option<String>,
+    /// An exact action name, such as `device.deactivated`.
+    pub action: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// The audit trail, newest first (`sort=at` for oldest first).
+#[utoipa::path(
+    tag = "events",
+    params(ListParams, EventFilters),
+    responses((status = 200, description = "A page of events", body = Page<EventView>)),
+    security(("bearer" = []))
+)]
+#[get("/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    caller: Account,
+    params: web::Query<ListParams>,
+    filters: web::Query<EventFilters>,
+) -> ApiResult<web::Json<Page<EventView>>> {
+    let (page, sort, _) =
+        params.resolve(&[("at", ())], crate::repositories::list::Sort { field: (), descending: true })?;
+    let filters = filters.into_inner();
+    let order_id = filters.order_id.as_deref().map(ids::parse);
+    let license_id = filters.license_id.as_deref().map(ids::parse);
+    let mut checks = Checks::default();
+    checks.check(!matches!(order_id, Some(None)), "order_id", "is not an id");
+    checks.check(!matches!(license_id, Some(None)), "license_id", "is not an id");
+    checks.check(filters.action.as_ref().is_none_or(|a| a.len() <= 100), "action", "must be at most 100 characters");
+    checks.finish()?;
+    let filter = EventFilter {
+        order_id: order_id.flatten(),
+        license_id: license_id.flatten(),
+        action: filters.action,
+        since: filters.since.map(|t| t.naive_utc()),
+    };
+    let scope = scope_of(&caller.0);
+    let rows = state.db.run(move |conn| Ok(events::list(conn, &scope, &filter, !sort.descending, page)?)).await?;
+    Ok(web::Json(Page::new(rows, page, EventView::from)))
+}

@@ -1,0 +1,448 @@
+//! Licenses: listed and read by admins, managers (their orders') and the shop;
+//! issued by admins and the shop; changed by admins.
+
+use actix_web::{HttpRequest, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::extract::ValidJson;
+use super::{Created, ListParams, Page, audit_ctx, scope_of, utc};
+use crate::auth::{Admin, AdminOrShop, Caller};
+use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
+use crate::error::{ApiError, ApiResult, Checks, ErrorCode, FieldErrors};
+use crate::ids;
+use crate::licensing::keys;
+use crate::models::catalog::Product;
+use crate::models::licenses::{COMPUTER_BASED, License, LicenseChangeset, USER_BASED};
+use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::repositories::licenses::{self, LicenseFilter, LicenseRow, LicenseSort, Status};
+use crate::repositories::list::Sort;
+use crate::repositories::{orders, products};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_licenses).service(create_license).service(get_license).service(update_license);
+}
+
+/// Default life of a user's temporary activation without a heartbeat.
+pub const DEFAULT_LEASE_SECONDS: i32 = 900;
+pub const MIN_LEASE_SECONDS: i32 = 60;
+pub const MAX_LEASE_SECONDS: i32 = 7 * 86_400;
+pub const MAX_SEATS: i32 = 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseKind {
+    UserBased,
+    ComputerBased,
+}
+
+impl LicenseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserBased => USER_BASED,
+            Self::ComputerBased => COMPUTER_BASED,
+        }
+    }
+
+    fn from_stored(kind: &str) -> Self {
+        if kind == USER_BASED { Self::UserBased } else { Self::ComputerBased }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseStatus {
+    Active,
+    Suspended,
+    Expired,
+}
+
+impl From<Status> for LicenseStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Active => Self::Active,
+            Status::Suspended => Self::Suspended,
+            Status::Expired => Self::Expired,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductRef {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderRef {
+    pub id: String,
+    pub number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerRef {
+    pub id: String,
+    pub company: String,
+}
+
+/// A license, as in lists and details alike.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseView {
+    pub id: String,
+    /// Crockford base32 in groups of five; lookups ignore case, dashes and spaces.
+    #[schema(example = "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A")]
+    pub key: String,
+    pub kind: LicenseKind,
+    /// Computed: `suspended` if suspended, else `expired` once `expires_at` passed, else `active`.
+    pub status: LicenseStatus,
+    pub seats: i32,
+    /// Users (user-based), or devices holding a seat (computer-based).
+    pub seats_used: i64,
+    pub offline_allowed: bool,
+    pub lease_seconds: i32,
+    pub starts_at: DateTime<Utc>,
+    /// Null: perpetual.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub product: ProductRef,
+    pub order: OrderRef,
+    pub customer: CustomerRef,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl LicenseView {
+    pub fn new(row: LicenseRow, now: NaiveDateTime) -> Self {
+        let LicenseRow { license: l, product, order, customer, seats_used } = row;
+        Self {
+            status: Status::of(&l, now).into(),
+            id: l.id,
+            key: keys::display(&l.license_key),
+            kind: LicenseKind::from_stored(&l.kind),
+            seats: l.seats,
+            seats_used,
+            offline_allowed: l.offline_allowed,
+            lease_seconds: l.lease_seconds,
+            starts_at: utc(l.starts_at),
+            expires_at: l.expires_at.map(utc),
+            product: ProductRef { id: product.id, code: product.code, name: product.name },
+            order: OrderRef { id: order.id, number: order.number },
+            customer: CustomerRef { id: customer.id, company: customer.company },
+            created_at: utc(l.created_at),
+            updated_at: utc(l.updated_at),
+        }
+    }
+}
+
+/// The terms of a new license (also each entry of a new order's `licenses`).
+#[derive(Clone, Debug, Serialize, Deserialize, Validate, ToSchema)]
+pub struct LicenseTerms {
+    /// The product, by id …
+    pub product_id: Option<String>,
+    /// … or by code (exactly one of the two).
+    pub product_code: Option<String>,
+    pub kind: LicenseKind,
+    #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    pub seats: i32,
+    /// Absent or null: perpetual.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether devices may activate offline (default true).
+    pub offline_allowed: Option<bool>,
+    /// Life of a user's temporary activation without heartbeat (60–604800, default 900).
+    #[validate(range(min = 60, max = 604_800, message = "must be between 60 and 604800"))]
+    pub lease_seconds: Option<i32>,
+}
+
+/// A license for an existing order (the body of `POST /licenses`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateLicense {
+    pub order_id: String,
+    #[serde(flatten)]
+    pub terms: LicenseTerms,
+}
+
+/// The `order_id` of a `POST /licenses` body; its terms are read as
+/// [`LicenseTerms`] from the same bytes, so errors name the request's own fields.
+#[derive(Debug, Deserialize, Validate)]
+struct OrderOfLicense {
+    order_id: String,
+}
+
+impl LicenseTerms {
+    /// Finds the product the terms name; `field` prefixes error paths.
+    pub fn resolve_product(&self, conn: &mut AnyConnection, field: &str) -> ApiResult<Product> {
+        let path = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+        let found = match (&self.product_id, &self.product_code) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(ApiError::field(&path("product_id"), "give exactly one of product_id and product_code"));
+            }
+            (Some(id), None) => match ids::parse(id) {
+                Some(id) => products::find(conn, &id)?,
+                None => None,
+            },
+            (None, Some(code)) => products::find_by_code(conn, code.trim())?,
+        };
+        let name = if self.product_id.is_some() { "product_id" } else { "product_code" };
+        found.ok_or_else(|| ApiError::field(&path(name), "no such product"))
+    }
+
+    /// Inserts a license of `order_id` on these terms and records `license.created`.
+    pub fn issue(
+        &self,
+        conn: &mut AnyConnection,
+        ctx: &AuditCtx,
+        order_id: &str,
+        product: &Product,
+        now: NaiveDateTime,
+    ) -> ApiResult<License> {
+        let license = License {
+            id: ids::new_id(),
+            license_key: keys::generate(),
+            order_id: order_id.to_owned(),
+            product_id: product.id.clone(),
+            kind: self.kind.as_str().to_owned(),
+            seats: self.seats,
+            suspended: false,
+            offline_allowed: self.offline_allowed.unwrap_or(true),
+            lease_seconds: self.lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS),
+            starts_at: now,
+            expires_at: self.expires_at.map(|t| t.naive_utc()),
+            created_at: now,
+            updated_at: now,
+        };
+        licenses::insert(conn, &license)?;
+        let details = json!({
+            "product_code": product.code, "kind": license.kind, "seats": license.seats,
+            "expires_at": self.expires_at, "offline_allowed": license.offline_allowed,
+            "lease_seconds": license.lease_seconds,
+        });
+        let target = Target::order(order_id).with_license(&license.id).with_subject(&license.id);
+        audit::record(conn, ctx, now, "license.created", target, details)?;
+        Ok(license)
+    }
+}
+
+/// Filters of `GET /licenses`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LicenseFilters {
+    pub kind: Option<LicenseKind>,
+    pub status: Option<LicenseStatus>,
+    pub order_id: Option<String>,
+    pub product_id: Option<String>,
+    /// Only licenses expiring before this time (perpetual ones never match).
+    pub expires_before: Option<DateTime<Utc>>,
+}
+
+const SORTS: &[(&str, LicenseSort)] = &[
+    ("created_at", LicenseSort::CreatedAt),
+    ("expires_at", LicenseSort::ExpiresAt),
+    ("product", LicenseSort::Product),
+    ("order", LicenseSort::Order),
+];
+
+/// Licenses the caller may see; `q` over key, product name, order number and
+/// company; sort by `expires_at`, `created_at`, `product`, `order`.
+#[utoipa::path(
+    tag = "licenses",
+    params(ListParams, LicenseFilters),
+    responses((status = 200, description = "A page of licenses", body = Page<LicenseView>)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/licenses")]
+pub async fn list_licenses(
+    state: web::Data<AppState>,
+    caller: Caller,
+    params: web::Query<ListParams>,
+    filters: web::Query<LicenseFilters>,
+) -> ApiResult<web::Json<Page<LicenseView>>> {
+    let (page, sort, q) = params.resolve(SORTS, Sort { field: LicenseSort::CreatedAt, descending: true })?;
+    let filters = filters.into_inner();
+    let mut checks = Checks::default();
+    let order_id = filters.order_id.as_deref().map(ids::parse);
+    let product_id = filters.product_id.as_deref().map(ids::parse);
+    checks.check(!matches!(order_id, Some(None)), "order_id", "is not an id");
+    checks.check(!matches!(product_id, Some(None)), "product_id", "is not an id");
+    checks.finish()?;
+    let filter = LicenseFilter {
+        kind: filters.kind.map(LicenseKind::as_str),
+        status: filters.status.map(|s| match s {
+            LicenseStatus::Active => Status::Active,
+            LicenseStatus::Suspended => Status::Suspended,
+            LicenseStatus::Expired => Status::Expired,
+        }),
+        order_id: order_id.flatten(),
+        product_id: product_id.flatten(),
+        expires_before: filters.expires_before.map(|t| t.naive_utc()),
+        q: q.map(str::to_owned),
+    };
+    let scope = scope_of(&caller.0);
+    let now = state.clock.now();
+    let rows = state.db.run(move |conn| Ok(licenses::list(conn, &scope, &filter, sort, page, now)?)).await?;
+    Ok(web::Json(Page::new(rows, page, |row| LicenseView::new(row, now))))
+}
+
+/// One license.
+#[utoipa::path(
+    tag = "licenses",
+    params(("license_id" = String, Path, description = "License id")),
+    responses((status = 200, body = LicenseView)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/licenses/{license_id}")]
+pub async fn get_license(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<LicenseView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let scope = scope_of(&caller.0);
+    let now = state.clock.now();
+    let row = state.db.run(move |conn| licenses::find(conn, &scope, &id, now)?.ok_or_else(ApiError::not_found)).await?;
+    Ok(web::Json(LicenseView::new(row, now)))
+}
+
+/// Issue a license into an existing order.
+#[utoipa::path(
+    tag = "licenses",
+    request_body = CreateLicense,
+    responses((status = 201, description = "Issued", body = LicenseView)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[post("/licenses")]
+pub async fn create_license(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AdminOrShop,
+    body: ValidJson<LicenseTerms>,
+) -> ApiResult<Created<LicenseView>> {
+    let ctx = audit_ctx(&req, &caller.0);
+    let now = state.clock.now();
+    let order_id = super::extract::parse_json::<OrderOfLicense>(&body.raw)?.order_id;
+    let terms = body.value;
+    let row = state
+        .db
+        .write(move |conn| {
+            let order = ids::parse(&order_id)
+                .map(|id| orders::find(conn, &crate::repositories::scope::Scope::All, &id))
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| ApiError::field("order_id", "no such order"))?;
+            let product = terms.resolve_product(conn, "")?;
+            let license = terms.issue(conn, &ctx, &order.0.id, &product, now)?;
+            licenses::find(conn, &crate::repositories::scope::Scope::All, &license.id, now)?
+                .ok_or_else(|| ApiError::internal("the issued license vanished"))
+        })
+        .await?;
+    Ok(Created(LicenseView::new(row, now)))
+}
+
+fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettableStatus {
+    Active,
+    Suspended,
+}
+
+/// Changes to a license; absent fields stay.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct UpdateLicense {
+    #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    pub seats: Option<i32>,
+    /// `null` makes the license perpetual.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// `suspended` stops validation at once (offline files run out on their own).
+    pub status: Option<SettableStatus>,
+    pub offline_allowed: Option<bool>,
+    #[validate(range(min = 60, max = 604_800, message = "must be between 60 and 604800"))]
+    pub lease_seconds: Option<i32>,
+}
+
+/// Change seats, expiry, status, offline permission or lease time.
+#[utoipa::path(
+    tag = "licenses",
+    params(("license_id" = String, Path, description = "License id")),
+    request_body = UpdateLicense,
+    responses(
+        (status = 200, body = LicenseView),
+        (status = 409, description = "`SEATS_IN_USE`: fewer seats than are in use", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/licenses/{license_id}")]
+pub async fn update_license(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ValidJson<UpdateLicense>,
+) -> ApiResult<web::Json<LicenseView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let ctx = audit_ctx(&req, &admin.0);
+    let now = state.clock.now();
+    let changes = body.value;
+    let row = state
+        .db
+        .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Licenses, &id)?;
+            let license = licenses::find_row(conn, &id)?.ok_or_else(ApiError::not_found)?;
+            if let Some(seats) = changes.seats {
+                let used = licenses::seats_used_one(conn, &id, now)?;
+                if i64::from(seats) < used {
+                    return Err(ApiError::new(
+                        ErrorCode::SeatsInUse,
+                        format!("{used} seats are in use; free some before lowering the count to {seats}."),
+                    )
+                    .with_extra("seats_used", used));
+                }
+            }
+            let changeset = LicenseChangeset {
+                seats: changes.seats,
+                expires_at: changes.expires_at.map(|e| e.map(|t| t.naive_utc())),
+                suspended: changes.status.map(|s| matches!(s, SettableStatus::Suspended)),
+                offline_allowed: changes.offline_allowed,
+                lease_seconds: changes.lease_seconds,
+                updated_at: Some(now),
+            };
+            licenses::update(conn, &id, &changeset)?;
+            let details = json!({
+                "seats": changes.seats, "expires_at": changes.expires_at,
+                "status": changes.status.map(|s| format!("{s:?}").to_lowercase()),
+                "offline_allowed": changes.offline_allowed, "lease_seconds": changes.lease_seconds,
+            });
+            let details = strip_nulls(details, &changes);
+            let target = Target::order(&license.order_id).with_license(&id).with_subject(&id);
+            audit::record(conn, &ctx, now, "license.updated", target, details)?;
+            licenses::find(conn, &crate::repositories::scope::Scope::All, &id, now)?.ok_or_else(ApiError::not_found)
+        })
+        .await?;
+    Ok(web::Json(LicenseView::new(row, now)))
+}
+
+/// Keeps only the fields the PATCH named (an explicit `expires_at: null` stays).
+fn strip_nulls(mut details: serde_json::Value, changes: &UpdateLicense) -> serde_json::Value {
+    if let Some(map) = details.as_object_mut() {
+        map.retain(|k, v| !v.is_null() || (k == "expires_at" && changes.expires_at.is_some()));
+    }
+    details
+}
+
+/// Field errors for an order's license list, prefixed `licenses[i]`.
+pub fn prefixed(errors: FieldErrors, prefix: &str) -> FieldErrors {
+    errors.into_iter().map(|(k, v)| (format!("{prefix}.{k}"), v)).collect()
+}

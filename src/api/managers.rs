@@ -1,0 +1,210 @@
+//! License-manager accounts as the vendor's admins see them: list, view,
+//! rename, disable, issue a new password.
+
+use actix_web::{HttpRequest, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::extract::ValidJson;
+use super::licenses::OrderRef;
+use super::{ListParams, Page, audit_ctx, utc};
+use crate::auth::{Admin, password};
+use crate::db::AnyConnection;
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::models::accounts::{Account, AccountChangeset};
+use crate::repositories::accounts::{self, ManagerSort};
+use crate::repositories::audit::{self, Target};
+use crate::repositories::list::Sort;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_managers).service(get_manager).service(update_manager).service(reset_manager_password);
+}
+
+/// A license-manager account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManagerView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// A disabled account can't sign in; its tokens stopped working when it was disabled.
+    pub disabled: bool,
+    /// The orders it manages.
+    pub orders: Vec<OrderRef>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn views(conn: &mut AnyConnection, rows: Vec<Account>) -> ApiResult<Vec<ManagerView>> {
+    let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
+    let mut orders = accounts::orders_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|a| ManagerView {
+            orders: orders
+                .remove(&a.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, number)| OrderRef { id, number })
+                .collect(),
+            id: a.id,
+            email: a.email,
+            name: a.name,
+            disabled: a.disabled,
+            created_at: utc(a.created_at),
+            updated_at: utc(a.updated_at),
+        })
+        .collect())
+}
+
+/// A manager account by id (admins' ids name nothing here).
+fn find_manager(conn: &mut AnyConnection, id: &str) -> ApiResult<Account> {
+    accounts::find(conn, id)?.filter(|a| !a.is_admin()).ok_or_else(ApiError::not_found)
+}
+
+const SORTS: &[(&str, ManagerSort)] =
+    &[("created_at", ManagerSort::CreatedAt), ("email", ManagerSort::Email), ("name", ManagerSort::Name)];
+
+/// Manager accounts; `q` over e-mail and name; sort by `created_at`, `email`, `name`.
+#[utoipa::path(
+    tag = "managers",
+    params(ListParams),
+    responses((status = 200, description = "A page of manager accounts", body = Page<ManagerView>)),
+    security(("bearer" = []))
+)]
+#[get("/managers")]
+pub async fn list_managers(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<Page<ManagerView>>> {
+    let (page, sort, q) = params.resolve(SORTS, Sort { field: ManagerSort::CreatedAt, descending: true })?;
+    let q = q.map(str::to_owned);
+    let answer = state
+        .db
+        .run(move |conn| {
+            let rows = accounts::list_managers(conn, q.as_deref(), sort, page)?;
+            let total = rows.total;
+            let items = views(conn, rows.items)?;
+            Ok(Page { items, page: page.page, per_page: page.per_page, total })
+        })
+        .await?;
+    Ok(web::Json(answer))
+}
+
+/// One manager account.
+#[utoipa::path(
+    tag = "managers",
+    params(("manager_id" = String, Path, description = "The manager's account id")),
+    responses((status = 200, body = ManagerView)),
+    security(("bearer" = []))
+)]
+#[get("/managers/{manager_id}")]
+pub async fn get_manager(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<ManagerView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let view = state
+        .db
+        .run(move |conn| {
+            let account = find_manager(conn, &id)?;
+            Ok(views(conn, vec![account])?.pop().expect("one view"))
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct UpdateManager {
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub name: Option<String>,
+    /// `true` signs the account out everywhere and stops its access tokens at once.
+    pub disabled: Option<bool>,
+}
+
+/// Rename, disable or re-enable a manager account.
+#[utoipa::path(
+    tag = "managers",
+    params(("manager_id" = String, Path, description = "The manager's account id")),
+    request_body = UpdateManager,
+    responses((status = 200, body = ManagerView)),
+    security(("bearer" = []))
+)]
+#[patch("/managers/{manager_id}")]
+pub async fn update_manager(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ValidJson<UpdateManager>,
+) -> ApiResult<web::Json<ManagerView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let ctx = audit_ctx(&req, &admin.0);
+    let now = state.clock.now();
+    let UpdateManager { name, disabled } = body.value;
+    let view = state
+        .db
+        .write(move |conn| {
+            find_manager(conn, &id)?;
+            let name = name.map(|n| n.trim().to_owned());
+            let changes =
+                AccountChangeset { name: name.clone(), disabled, updated_at: Some(now), ..Default::default() };
+            let account = accounts::update(conn, &id, &changes)?;
+            if disabled == Some(true) {
+                accounts::revoke_refresh_tokens(conn, &id, None, now)?;
+            }
+            let details = json!({ "name": name, "disabled": disabled });
+            audit::record(conn, &ctx, now, "manager.updated", Target::subject(&id), details)?;
+            Ok(views(conn, vec![account])?.pop().expect("one view"))
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// A generated password, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeneratedPassword {
+    pub password: String,
+}
+
+/// Give a manager a new generated password (shown once); signs it out everywhere.
+#[utoipa::path(
+    tag = "managers",
+    params(("manager_id" = String, Path, description = "The manager's account id")),
+    responses((status = 200, body = GeneratedPassword)),
+    security(("bearer" = []))
+)]
+#[post("/managers/{manager_id}/password")]
+pub async fn reset_manager_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<GeneratedPassword>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let check = id.clone();
+    state.db.run(move |conn| find_manager(conn, &check).map(|_| ())).await?;
+    let ctx = audit_ctx(&req, &admin.0);
+    let generated = password::generate();
+    let hash = state.hasher.hash(generated.clone()).await?;
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            find_manager(conn, &id)?;
+            let changes = AccountChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
+            accounts::update(conn, &id, &changes)?;
+            accounts::revoke_refresh_tokens(conn, &id, None, now)?;
+            audit::record(conn, &ctx, now, "manager.password_reset", Target::subject(&id), json!({}))?;
+            Ok(())
+        })
+        .await?;
+    Ok(web::Json(GeneratedPassword { password: generated }))
+}

@@ -1,0 +1,671 @@
+//! Orders: created by admins and the shop (with their customer, licenses and
+//! managers, idempotently), read by everyone in scope; their managers are
+//! managed by admins and by the order's own managers.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::customers::{CustomerView, NewCustomer, UpdateCustomer, apply_update};
+use super::extract::ValidJson;
+use super::licenses::{CustomerRef, LicenseTerms, LicenseView};
+use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
+use crate::auth::{Account, Admin, AdminOrShop, Caller, password};
+use crate::crypto::sha256_hex;
+use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ids;
+use crate::models::accounts::{Account as AccountRow, NewAccount, ROLE_MANAGER};
+use crate::models::orders::{IdempotencyKey, Order, OrderManager};
+use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::repositories::list::Sort;
+use crate::repositories::orders::{self, OrderSort};
+use crate::repositories::scope::Scope;
+use crate::repositories::{accounts, customers, licenses};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_orders)
+        .service(create_order)
+        .service(get_order)
+        .service(update_order_customer)
+        .service(list_order_managers)
+        .service(add_order_manager)
+        .service(remove_order_manager);
+}
+
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_HOURS: i64 = 24;
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// A license manager of an order (its `id` is the account id).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManagerSummary {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// Only in the answer that created the account: its generated password, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_password: Option<String>,
+}
+
+impl ManagerSummary {
+    fn of(a: AccountRow) -> Self {
+        Self { id: a.id, email: a.email, name: a.name, initial_password: None }
+    }
+}
+
+/// An order with its customer in full, its licenses and its managers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    #[schema(example = "SO-2026-0042")]
+    pub number: String,
+    pub created_at: DateTime<Utc>,
+    pub customer: CustomerView,
+    pub licenses: Vec<LicenseView>,
+    pub managers: Vec<ManagerSummary>,
+    /// Set on an idempotent replay: generated passwords are never stored, so
+    /// they are not in this answer (an admin can issue new ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_password_withheld: Option<bool>,
+}
+
+/// An order in a list: customer summary, license count and licenses, no managers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderListItem {
+    pub id: String,
+    pub number: String,
+    pub created_at: DateTime<Utc>,
+    pub customer: CustomerRef,
+    pub license_count: i64,
+    pub licenses: Vec<LicenseView>,
+}
+
+/// The full view of an order visible in `scope`.
+fn load_order(conn: &mut AnyConnection, scope: &Scope, id: &str, now: NaiveDateTime) -> ApiResult<OrderView> {
+    let (order, customer) = orders::find(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
+    let licenses = licenses::for_orders(conn, std::slice::from_ref(&order.id), now)?;
+    let managers = orders::managers(conn, &order.id)?;
+    Ok(OrderView {
+        id: order.id,
+        number: order.number,
+        created_at: utc(order.created_at),
+        customer: customer.into(),
+        licenses: licenses.into_iter().map(|row| LicenseView::new(row, now)).collect(),
+        managers: managers.into_iter().map(ManagerSummary::of).collect(),
+        initial_password_withheld: None,
+    })
+}
+
+const SORTS: &[(&str, OrderSort)] = &[("created_at", OrderSort::CreatedAt), ("number", OrderSort::Number)];
+
+/// Orders the caller may see; `q` over number and company; sort by `number`, `created_at`.
+#[utoipa::path(
+    tag = "orders",
+    params(ListParams),
+    responses((status = 200, description = "A page of orders", body = Page<OrderListItem>)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/orders")]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    caller: Caller,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<Page<OrderListItem>>> {
+    let (page, sort, q) = params.resolve(SORTS, Sort { field: OrderSort::CreatedAt, descending: true })?;
+    let q = q.map(str::to_owned);
+    let scope = scope_of(&caller.0);
+    let now = state.clock.now();
+    let answer = state
+        .db
+        .run(move |conn| {
+            let rows = orders::list(conn, &scope, q.as_deref(), sort, page)?;
+            let ids: Vec<String> = rows.items.iter().map(|(o, _)| o.id.clone()).collect();
+            let mut by_order: HashMap<String, Vec<LicenseView>> = HashMap::new();
+            for row in licenses::for_orders(conn, &ids, now)? {
+                by_order.entry(row.order.id.clone()).or_default().push(LicenseView::new(row, now));
+            }
+            Ok(Page::new(rows, page, |(order, customer)| {
+                let licenses = by_order.remove(&order.id).unwrap_or_default();
+                OrderListItem {
+                    license_count: licenses.len() as i64,
+                    licenses,
+                    id: order.id,
+                    number: order.number,
+                    created_at: utc(order.created_at),
+                    customer: CustomerRef { id: customer.id, company: customer.company },
+                }
+            }))
+        })
+        .await?;
+    Ok(web::Json(answer))
+}
+
+/// One order with its customer, licenses and managers.
+#[utoipa::path(
+    tag = "orders",
+    params(("order_id" = String, Path, description = "Order id")),
+    responses((status = 200, body = OrderView)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/orders/{order_id}")]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let scope = scope_of(&caller.0);
+    let now = state.clock.now();
+    let order = state.db.run(move |conn| load_order(conn, &scope, &id, now)).await?;
+    Ok(web::Json(order))
+}
+
+/// A manager named by a new order, or added to one.
+#[derive(Clone, Debug, Serialize, Deserialize, Validate, ToSchema)]
+pub struct NewManager {
+    #[validate(
+        email(message = "is not an e-mail address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    pub email: String,
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub name: Option<String>,
+}
+
+/// A new order. Give the customer inline or by `customer_id`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct CreateOrder {
+    /// The shop's order number; unique.
+    #[validate(
+        length(min = 1, max = 64, message = "must be 1 to 64 characters"),
+        custom(function = "super::not_blank")
+    )]
+    pub number: String,
+    #[validate(nested)]
+    pub customer: Option<NewCustomer>,
+    pub customer_id: Option<String>,
+    #[validate(length(min = 1, max = 100, message = "must hold 1 to 100 licenses"), nested)]
+    pub licenses: Vec<LicenseTerms>,
+    #[validate(length(min = 1, max = 50, message = "must name 1 to 50 managers"), nested)]
+    pub managers: Vec<NewManager>,
+}
+
+/// A manager account made ready before the transaction (hashing is slow).
+struct PreparedManager {
+    email: String,
+    name: String,
+    /// For e-mails without an account: the generated password and its hash.
+    new_password: Option<(String, String)>,
+}
+
+fn field_error(field: String, message: &str) -> ApiError {
+    ApiError::field(&field, message)
+}
+
+/// Inserts the account for a new manager e-mail, or finds the existing one.
+/// Refuses admin e-mails. Returns the account and, if it was created, its password.
+#[allow(clippy::too_many_arguments)]
+fn manager_account(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    order_id: &str,
+    email: &str,
+    name: &str,
+    prepared: Option<(String, String)>,
+    field: String,
+    now: NaiveDateTime,
+) -> ApiResult<(AccountRow, Option<String>)> {
+    if let Some(existing) = accounts::find_by_email(conn, email)? {
+        if existing.is_admin() {
+            return Err(field_error(field, "belongs to an admin; admins can't be license managers"));
+        }
+        return Ok((existing, None));
+    }
+    let Some((password, hash)) = prepared else {
+        return Err(ApiError::internal("a new manager account without a prepared password"));
+    };
+    let id = ids::new_id();
+    accounts::insert(
+        conn,
+        &NewAccount {
+            id: &id,
+            email,
+            name,
+            role: ROLE_MANAGER,
+            password_hash: &hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    let target = Target::order(order_id).with_subject(&id);
+    audit::record(conn, ctx, now, "manager.created", target, json!({ "email": email }))?;
+    let account = accounts::find(conn, &id)?.ok_or_else(|| ApiError::internal("new account vanished"))?;
+    Ok((account, Some(password)))
+}
+
+/// Generates and hashes passwords for the e-mails that have no account yet.
+async fn prepare_managers(state: &AppState, managers: &[NewManager]) -> ApiResult<Vec<PreparedManager>> {
+    let emails: Vec<String> = managers.iter().map(|m| normalize_email(&m.email)).collect();
+    let lookup = emails.clone();
+    let known: Vec<bool> = state
+        .db
+        .run(move |conn| {
+            lookup.iter().map(|e| Ok(accounts::find_by_email(conn, e)?.is_some())).collect::<ApiResult<Vec<bool>>>()
+        })
+        .await?;
+    let mut prepared = Vec::with_capacity(managers.len());
+    for ((manager, email), known) in managers.iter().zip(emails).zip(known) {
+        let new_password = if known {
+            None
+        } else {
+            let password = password::generate();
+            let hash = state.hasher.hash(password.clone()).await?;
+            Some((password, hash))
+        };
+        let name = manager.name.as_deref().unwrap_or("").trim().to_owned();
+        prepared.push(PreparedManager { email, name, new_password });
+    }
+    Ok(prepared)
+}
+
+enum Reservation {
+    /// Go ahead; complete or release this record.
+    Reserved(String),
+    /// The same request was answered before: replay this order.
+    Replay(String),
+}
+
+/// Claims `key` for `principal`, or says why not.
+fn reserve(
+    conn: &mut AnyConnection,
+    principal: &str,
+    key: &str,
+    digest: &str,
+    now: NaiveDateTime,
+) -> ApiResult<Reservation> {
+    let decide = |record: IdempotencyKey| {
+        if record.request_hash != digest {
+            Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used with another request body.",
+            ))
+        } else if let Some(order_id) = record.order_id {
+            Ok(Reservation::Replay(order_id))
+        } else {
+            Err(ApiError::new(
+                ErrorCode::IdempotencyInProgress,
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+            ))
+        }
+    };
+    if let Some(record) = orders::idempotency_record(conn, principal, key, now)? {
+        return decide(record);
+    }
+    let record = IdempotencyKey {
+        id: ids::new_id(),
+        principal: principal.to_owned(),
+        idem_key: key.to_owned(),
+        request_hash: digest.to_owned(),
+        order_id: None,
+        created_at: now,
+        expires_at: now + TimeDelta::hours(IDEMPOTENCY_HOURS),
+    };
+    // In a savepoint: on PostgreSQL a failed insert would abort the whole transaction.
+    match diesel::Connection::transaction(conn, |c| orders::insert_idempotency(c, &record)) {
+        Ok(()) => Ok(Reservation::Reserved(record.id)),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            match orders::idempotency_record(conn, principal, key, now)? {
+                Some(record) => decide(record),
+                None => Err(ApiError::new(ErrorCode::IdempotencyInProgress, "Retry shortly.")),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let key = value.to_str().map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII"))?.trim();
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::field("Idempotency-Key", "must be 1 to 255 characters"));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Create an order with its customer, licenses and managers. With an
+/// `Idempotency-Key` header, the same request again answers the same order.
+#[utoipa::path(
+    tag = "orders",
+    request_body = CreateOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; kept 24 hours per caller")),
+    responses(
+        (status = 201, description = "Created (or replayed for the same Idempotency-Key and body)", body = OrderView),
+        (status = 409, description = "`ORDER_NUMBER_TAKEN`; `IDEMPOTENCY_IN_PROGRESS`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`; `IDEMPOTENCY_KEY_REUSED` (same key, other body)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[post("/orders")]
+pub async fn create_order(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AdminOrShop,
+    body: ValidJson<CreateOrder>,
+) -> ApiResult<Created<OrderView>> {
+    let principal = caller.0;
+    let ctx = audit_ctx(&req, &principal);
+    let key = idempotency_key(&req)?;
+    let order = body.value;
+    match (&order.customer, &order.customer_id) {
+        (Some(_), None) | (None, Some(_)) => {}
+        _ => return Err(ApiError::field("customer", "give exactly one of customer and customer_id")),
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, m) in order.managers.iter().enumerate() {
+        if !seen.insert(normalize_email(&m.email)) {
+            return Err(ApiError::field(&format!("managers[{i}].email"), "is named twice"));
+        }
+    }
+
+    let reservation = match &key {
+        None => None,
+        Some(key) => {
+            let (owner, key, digest) = (principal.idempotency_owner(), key.clone(), sha256_hex(&body.raw));
+            let now = state.clock.now();
+            match state.db.write(move |conn| reserve(conn, &owner, &key, &digest, now)).await? {
+                Reservation::Replay(order_id) => {
+                    let now = state.clock.now();
+                    let mut view = state.db.run(move |conn| load_order(conn, &Scope::All, &order_id, now)).await?;
+                    view.initial_password_withheld = Some(true);
+                    return Ok(Created(view));
+                }
+                Reservation::Reserved(id) => Some(id),
+            }
+        }
+    };
+
+    let result = create_order_now(&state, ctx, order, reservation.clone()).await;
+    if let (Err(_), Some(record)) = (&result, reservation) {
+        // Free the key so the caller can retry the failed request.
+        let _ = state.db.write(move |conn| Ok(orders::delete_idempotency(conn, &record)?)).await;
+    }
+    result.map(Created)
+}
+
+async fn create_order_now(
+    state: &web::Data<AppState>,
+    ctx: AuditCtx,
+    order: CreateOrder,
+    reservation: Option<String>,
+) -> ApiResult<OrderView> {
+    let prepared = prepare_managers(state, &order.managers).await?;
+    let now = state.clock.now();
+    let (view, passwords) = state
+        .db
+        .write(move |conn| {
+            let number = order.number.trim().to_owned();
+            if orders::number_taken(conn, &number)? {
+                return Err(ApiError::new(ErrorCode::OrderNumberTaken, format!("An order numbered {number} exists.")));
+            }
+            let customer = match (order.customer, order.customer_id) {
+                (Some(new), _) => {
+                    let row = new.into_row(now);
+                    customers::insert(conn, &row)?;
+                    let details = json!({ "company": row.company });
+                    audit::record(conn, &ctx, now, "customer.created", Target::subject(&row.id), details)?;
+                    row
+                }
+                (None, Some(id)) => ids::parse(&id)
+                    .map(|id| customers::find(conn, &id))
+                    .transpose()?
+                    .flatten()
+                    .ok_or_else(|| ApiError::field("customer_id", "no such customer"))?,
+                (None, None) => unreachable!("checked before"),
+            };
+            let row = Order {
+                id: ids::new_id(),
+                number: number.clone(),
+                customer_id: customer.id.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            orders::insert(conn, &row).map_err(|e| match e {
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                    ApiError::new(ErrorCode::OrderNumberTaken, format!("An order numbered {number} exists."))
+                }
+                other => other.into(),
+            })?;
+            let details = json!({ "number": number, "customer_id": customer.id, "licenses": order.licenses.len() });
+            audit::record(conn, &ctx, now, "order.created", Target::order(&row.id).with_subject(&row.id), details)?;
+            for (i, terms) in order.licenses.iter().enumerate() {
+                let product = terms.resolve_product(conn, &format!("licenses[{i}]"))?;
+                terms.issue(conn, &ctx, &row.id, &product, now)?;
+            }
+            let mut passwords = HashMap::new();
+            for (i, manager) in prepared.into_iter().enumerate() {
+                let field = format!("managers[{i}].email");
+                let (account, password) = manager_account(
+                    conn,
+                    &ctx,
+                    &row.id,
+                    &manager.email,
+                    &manager.name,
+                    manager.new_password,
+                    field,
+                    now,
+                )?;
+                orders::add_manager(
+                    conn,
+                    &OrderManager { order_id: row.id.clone(), account_id: account.id.clone(), created_at: now },
+                )?;
+                let target = Target::order(&row.id).with_subject(&account.id);
+                audit::record(conn, &ctx, now, "order_manager.added", target, json!({ "email": account.email }))?;
+                if let Some(password) = password {
+                    passwords.insert(account.id, password);
+                }
+            }
+            if let Some(record) = &reservation {
+                orders::complete_idempotency(conn, record, &row.id)?;
+            }
+            Ok((load_order(conn, &Scope::All, &row.id, now)?, passwords))
+        })
+        .await?;
+    let mut view = view;
+    for manager in &mut view.managers {
+        manager.initial_password = passwords.get(&manager.id).cloned();
+    }
+    Ok(view)
+}
+
+/// Change the customer data of an order (the owner shown in the software).
+/// Vendor support only: managers get 403.
+#[utoipa::path(
+    tag = "orders",
+    params(("order_id" = String, Path, description = "Order id")),
+    request_body = UpdateCustomer,
+    responses((status = 200, description = "The order's customer", body = CustomerView)),
+    security(("bearer" = []))
+)]
+#[patch("/orders/{order_id}/customer")]
+pub async fn update_order_customer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ValidJson<UpdateCustomer>,
+) -> ApiResult<web::Json<CustomerView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let ctx = audit_ctx(&req, &admin.0);
+    let now = state.clock.now();
+    let changes = body.value;
+    let customer = state
+        .db
+        .write(move |conn| {
+            let (order, _) = orders::find(conn, &Scope::All, &id)?.ok_or_else(ApiError::not_found)?;
+            apply_update(conn, &ctx, &order.customer_id, changes, now, Target::order(&order.id))
+        })
+        .await?;
+    Ok(web::Json(customer.into()))
+}
+
+/// The license managers of an order, in the order they were added.
+#[utoipa::path(
+    tag = "orders",
+    params(("order_id" = String, Path, description = "Order id")),
+    responses((status = 200, body = Vec<ManagerSummary>)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/orders/{order_id}/managers")]
+pub async fn list_order_managers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<Vec<ManagerSummary>>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let scope = scope_of(&caller.0);
+    let managers = state
+        .db
+        .run(move |conn| {
+            orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
+            Ok(orders::managers(conn, &id)?)
+        })
+        .await?;
+    Ok(web::Json(managers.into_iter().map(ManagerSummary::of).collect()))
+}
+
+/// The answer to adding a manager.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedManager {
+    pub manager: ManagerSummary,
+    /// The generated password of a newly created account, shown once; null
+    /// when an existing account was linked.
+    pub initial_password: Option<String>,
+}
+
+/// Add a license manager by e-mail: creates the account (with a generated
+/// password) when the e-mail is new, else links the existing account.
+#[utoipa::path(
+    tag = "orders",
+    params(("order_id" = String, Path, description = "Order id")),
+    request_body = NewManager,
+    responses(
+        (status = 201, body = AddedManager),
+        (status = 409, description = "`ALREADY_MANAGER`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, also for an admin's e-mail", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/orders/{order_id}/managers")]
+pub async fn add_order_manager(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<String>,
+    body: ValidJson<NewManager>,
+) -> ApiResult<Created<AddedManager>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let Account(principal, _) = caller;
+    let scope = scope_of(&principal);
+    let ctx = audit_ctx(&req, &principal);
+    // Existence is checked before the slow hashing, so an outsider learns nothing at any cost.
+    let check_scope = scope.clone();
+    let check_id = id.clone();
+    state
+        .db
+        .run(move |conn| orders::find(conn, &check_scope, &check_id)?.map(|_| ()).ok_or_else(ApiError::not_found))
+        .await?;
+    let mut prepared = prepare_managers(&state, std::slice::from_ref(&body.value)).await?;
+    let manager = prepared.pop().expect("one prepared manager");
+    let now = state.clock.now();
+    let (account, password) = state
+        .db
+        .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Orders, &id)?;
+            orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
+            let (account, password) = manager_account(
+                conn,
+                &ctx,
+                &id,
+                &manager.email,
+                &manager.name,
+                manager.new_password,
+                "email".to_owned(),
+                now,
+            )?;
+            if orders::is_manager(conn, &id, &account.id)? {
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyManager,
+                    "This account is a manager of the order already.",
+                ));
+            }
+            orders::add_manager(
+                conn,
+                &OrderManager { order_id: id.clone(), account_id: account.id.clone(), created_at: now },
+            )?;
+            let target = Target::order(&id).with_subject(&account.id);
+            audit::record(conn, &ctx, now, "order_manager.added", target, json!({ "email": account.email }))?;
+            Ok((account, password))
+        })
+        .await?;
+    Ok(Created(AddedManager { manager: ManagerSummary::of(account), initial_password: password }))
+}
+
+/// Remove a license manager from an order (also oneself). The last manager stays.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("order_id" = String, Path, description = "Order id"),
+        ("manager_id" = String, Path, description = "The manager's account id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 409, description = "`LAST_MANAGER`: an order keeps at least one manager", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/orders/{order_id}/managers/{manager_id}")]
+pub async fn remove_order_manager(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (order_id, manager_id) = path.into_inner();
+    let order_id = ids::parse(&order_id).ok_or_else(ApiError::not_found)?;
+    let manager_id = ids::parse(&manager_id).ok_or_else(ApiError::not_found)?;
+    let Account(principal, _) = caller;
+    let scope = scope_of(&principal);
+    let ctx = audit_ctx(&req, &principal);
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Orders, &order_id)?;
+            orders::find(conn, &scope, &order_id)?.ok_or_else(ApiError::not_found)?;
+            if !orders::is_manager(conn, &order_id, &manager_id)? {
+                return Err(ApiError::not_found());
+            }
+            if orders::manager_count(conn, &order_id)? <= 1 {
+                return Err(ApiError::new(
+                    ErrorCode::LastManager,
+                    "This is the order's last manager; add another before removing it.",
+                ));
+            }
+            orders::remove_manager(conn, &order_id, &manager_id)?;
+            let target = Target::order(&order_id).with_subject(&manager_id);
+            audit::record(conn, &ctx, now, "order_manager.removed", target, json!({}))?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

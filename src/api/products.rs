@@ -1,0 +1,201 @@
+//! Products: admins manage them, the shop reads them.
+
+use actix_web::{HttpRequest, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::extract::ValidJson;
+use super::{Created, ListParams, Page, audit_ctx, utc};
+use crate::auth::{Admin, AdminOrShop};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ids;
+use crate::models::catalog::{Product, ProductChangeset};
+use crate::repositories::audit::{self, Target};
+use crate::repositories::list::Sort;
+use crate::repositories::products::{self, ProductSort};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_products).service(create_product).service(get_product).service(update_product);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub id: String,
+    /// Unique, used by the shop and in license files.
+    #[schema(example = "CAD-PRO")]
+    pub code: String,
+    #[schema(example = "CRE-DO CAD Professional")]
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductView {
+    fn from(p: Product) -> Self {
+        Self { id: p.id, code: p.code, name: p.name, created_at: utc(p.created_at), updated_at: utc(p.updated_at) }
+    }
+}
+
+fn code_rule(code: &str) -> Result<(), validator::ValidationError> {
+    let ok = code.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    ok.then_some(()).ok_or_else(|| {
+        validator::ValidationError::new("code").with_message("may hold only letters, digits, '-', '_' and '.'".into())
+    })
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct CreateProduct {
+    /// 1–64 characters of letters, digits, `-`, `_`, `.`; unique.
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"), custom(function = "code_rule"))]
+    pub code: String,
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "super::not_blank")
+    )]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct UpdateProduct {
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"), custom(function = "code_rule"))]
+    pub code: Option<String>,
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "super::not_blank")
+    )]
+    pub name: Option<String>,
+}
+
+fn code_taken(e: DieselError) -> ApiError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            ApiError::new(ErrorCode::ProductCodeTaken, "Another product has this code.")
+        }
+        other => other.into(),
+    }
+}
+
+const SORTS: &[(&str, ProductSort)] =
+    &[("created_at", ProductSort::CreatedAt), ("code", ProductSort::Code), ("name", ProductSort::Name)];
+
+/// Products; `q` over code and name; sort by `created_at`, `code`, `name`.
+#[utoipa::path(
+    tag = "products",
+    params(ListParams),
+    responses((status = 200, description = "A page of products", body = Page<ProductView>)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/products")]
+pub async fn list_products(
+    state: web::Data<AppState>,
+    _caller: AdminOrShop,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<Page<ProductView>>> {
+    let (page, sort, q) = params.resolve(SORTS, Sort { field: ProductSort::CreatedAt, descending: true })?;
+    let q = q.map(str::to_owned);
+    let rows = state.db.run(move |conn| Ok(products::list(conn, q.as_deref(), sort, page)?)).await?;
+    Ok(web::Json(Page::new(rows, page, ProductView::from)))
+}
+
+/// Create a product.
+#[utoipa::path(
+    tag = "products",
+    request_body = CreateProduct,
+    responses(
+        (status = 201, description = "Created", body = ProductView),
+        (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/products")]
+pub async fn create_product(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: ValidJson<CreateProduct>,
+) -> ApiResult<Created<ProductView>> {
+    let ctx = audit_ctx(&req, &admin.0);
+    let now = state.clock.now();
+    let product = Product {
+        id: ids::new_id(),
+        code: body.value.code.trim().to_owned(),
+        name: body.value.name.trim().to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    let product = state
+        .db
+        .write(move |conn| {
+            products::insert(conn, &product).map_err(code_taken)?;
+            let details = json!({ "code": product.code, "name": product.name });
+            audit::record(conn, &ctx, now, "product.created", Target::subject(&product.id), details)?;
+            Ok(product)
+        })
+        .await?;
+    Ok(Created(product.into()))
+}
+
+/// One product.
+#[utoipa::path(
+    tag = "products",
+    params(("product_id" = String, Path, description = "Product id")),
+    responses((status = 200, body = ProductView)),
+    security(("bearer" = []), ("shop_key" = []))
+)]
+#[get("/products/{product_id}")]
+pub async fn get_product(
+    state: web::Data<AppState>,
+    _caller: AdminOrShop,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<ProductView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let product = state.db.run(move |conn| products::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
+    Ok(web::Json(product.into()))
+}
+
+/// Change a product's code or name.
+#[utoipa::path(
+    tag = "products",
+    params(("product_id" = String, Path, description = "Product id")),
+    request_body = UpdateProduct,
+    responses(
+        (status = 200, body = ProductView),
+        (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/products/{product_id}")]
+pub async fn update_product(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ValidJson<UpdateProduct>,
+) -> ApiResult<web::Json<ProductView>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let ctx = audit_ctx(&req, &admin.0);
+    let now = state.clock.now();
+    let UpdateProduct { code, name } = body.value;
+    let changes = ProductChangeset {
+        code: code.map(|c| c.trim().to_owned()),
+        name: name.map(|n| n.trim().to_owned()),
+        updated_at: Some(now),
+    };
+    let product = state
+        .db
+        .write(move |conn| {
+            products::find(conn, &id)?.ok_or_else(ApiError::not_found)?;
+            let product = products::update(conn, &id, &changes).map_err(code_taken)?;
+            let details = json!({ "code": changes.code, "name": changes.name });
+            audit::record(conn, &ctx, now, "product.updated", Target::subject(&id), details)?;
+            Ok(product)
+        })
+        .await?;
+    Ok(web::Json(product.into()))
+}

@@ -1,0 +1,489 @@
+//! Users of a user-based license: managers add them by e-mail (the server
+//! suggests a password, shown once), rename them, set passwords, reset their
+//! temporary activation after a crash, and remove them.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::extract::{OptionalJson, ValidJson};
+use super::me::chosen_password;
+use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
+use crate::auth::{Account, password};
+use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ids;
+use crate::models::licenses::{License, USER_BASED};
+use crate::models::seats::{LicenseUser, LicenseUserChangeset, UserActivation};
+use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::repositories::license_users::{self, UserSort};
+use crate::repositories::licenses;
+use crate::repositories::list::Sort;
+use crate::repositories::scope::Scope;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_users)
+        .service(add_user)
+        .service(get_user)
+        .service(update_user)
+        .service(set_user_password)
+        .service(reset_user_activation)
+        .service(remove_user);
+}
+
+/// The temporary activation a user holds while working.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivationView {
+    pub hardware_id: String,
+    pub hostname: Option<String>,
+    pub platform: Option<String>,
+    pub app_version: Option<String>,
+    pub activated_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The activation ends then unless the software sends a heartbeat.
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// A user of a user-based license.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// Null when the user holds no activation.
+    pub activation: Option<ActivationView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserView {
+    fn new(u: LicenseUser, activation: Option<UserActivation>) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            activation: activation.map(|a| ActivationView {
+                hardware_id: a.hardware_id,
+                hostname: a.hostname,
+                platform: a.platform,
+                app_version: a.app_version,
+                activated_at: utc(a.activated_at),
+                last_seen_at: utc(a.last_seen_at),
+                lease_expires_at: utc(a.lease_expires_at),
+            }),
+            created_at: utc(u.created_at),
+            updated_at: utc(u.updated_at),
+        }
+    }
+}
+
+/// The user-based license `id`, if `scope` sees it: 404 otherwise, 409
+/// `WRONG_LICENSE_KIND` for a computer-based one.
+pub fn user_license(conn: &mut AnyConnection, scope: &Scope, id: &str) -> ApiResult<License> {
+    let license = licenses::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
+    if license.kind != USER_BASED {
+        return Err(ApiError::new(
+            ErrorCode::WrongLicenseKind,
+            "This license is computer-based: it has devices, not users.",
+        ));
+    }
+    Ok(license)
+}
+
+fn find_user(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    license_id: &str,
+    user_id: &str,
+) -> ApiResult<(License, LicenseUser)> {
+    let license = user_license(conn, scope, license_id)?;
+    let user = license_users::find(conn, license_id, user_id)?.ok_or_else(ApiError::not_found)?;
+    Ok((license, user))
+}
+
+fn user_view(conn: &mut AnyConnection, user: LicenseUser, now: NaiveDateTime) -> ApiResult<UserView> {
+    let mut live = license_users::live_activations(conn, std::slice::from_ref(&user.id), now)?;
+    let activation = live.remove(&user.id);
+    Ok(UserView::new(user, activation))
+}
+
+fn email_taken() -> ApiError {
+    ApiError::new(ErrorCode::EmailTaken, "This e-mail is already a user of this license.")
+}
+
+/// The ids of a user path, parsed (a malformed id names nothing: 404).
+fn user_path(path: (String, String)) -> ApiResult<(String, String)> {
+    let license = ids::parse(&path.0).ok_or_else(ApiError::not_found)?;
+    let user = ids::parse(&path.1).ok_or_else(ApiError::not_found)?;
+    Ok((license, user))
+}
+
+/// Filters of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilters {
+    /// Only users that hold (`true`) or don't hold (`false`) an activation.
+    pub active: Option<bool>,
+}
+
+const SORTS: &[(&str, UserSort)] =
+    &[("created_at", UserSort::CreatedAt), ("email", UserSort::Email), ("name", UserSort::Name)];
+
+/// The users of a user-based license, each with its activation; `q` over
+/// e-mail and name; sort by `email`, `name`, `created_at`.
+#[utoipa::path(
+    tag = "users",
+    params(("license_id" = String, Path, description = "License id"), ListParams, UserFilters),
+    responses(
+        (status = 200, description = "A page of users", body = Page<UserView>),
+        (status = 409, description = "`WRONG_LICENSE_KIND`: a computer-based license", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/licenses/{license_id}/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<String>,
+    params: web::Query<ListParams>,
+    filters: web::Query<UserFilters>,
+) -> ApiResult<web::Json<Page<UserView>>> {
+    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let (page, sort, q) = params.resolve(SORTS, Sort { field: UserSort::CreatedAt, descending: true })?;
+    let q = q.map(str::to_owned);
+    let active = filters.active;
+    let scope = scope_of(&caller.0);
+    let now = state.clock.now();
+    let rows = state
+        .db
+        .run(move |conn| {
+            user_license(conn, &scope, &id)?;
+            Ok(license_users::list(conn, &id, q.as_deref(), active, sort, page, now)?)
+        })
+        .await?;
+    Ok(web::Json(Page::new(rows, page, |(u, a)| UserView::new(u, a))))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct NewUser {
+    #[validate(
+        email(message = "is not an e-mail address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    pub email: String,
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub name: Option<String>,
+    /// A chosen license password (12–128 characters); without it the server generates one.
+    #[validate(custom(function = "chosen_password"))]
+    pub password: Option<String>,
+}
+
+/// A new user and, when the server chose the password, that password (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedUser {
+    pub user: UserView,
+    /// The generated password; null when the request chose one.
+    pub initial_password: Option<String>,
+}
+
+/// Add a user by e-mail; it takes a seat.
+#[utoipa::path(
+    tag = "users",
+    params(("license_id" = String, Path, description = "License id")),
+    request_body = NewUser,
+    responses(
+        (status = 201, body = AddedUser),
+        (status = 409, description = "`SEATS_EXHAUSTED`, `EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/licenses/{license_id}/users")]
+pub async fn add_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<String>,
+    body: ValidJson<NewUser>,
+) -> ApiResult<Created<AddedUser>> {
+    let license_id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let scope = scope_of(&caller.0);
+    let ctx = audit_ctx(&req, &caller.0);
+    let NewUser { email, name, password: chosen } = body.value;
+    let email = normalize_email(&email);
+    // Look before the slow hash: an outsider learns nothing and costs nothing.
+    let (check_scope, check_id) = (scope.clone(), license_id.clone());
+    state.db.run(move |conn| user_license(conn, &check_scope, &check_id).map(|_| ())).await?;
+    let generated = chosen.is_none().then(password::generate);
+    let hash = state.hasher.hash(chosen.or_else(|| generated.clone()).expect("one of them")).await?;
+    let now = state.clock.now();
+    let how = if generated.is_some() { "generated" } else { "chosen" };
+    let user = state
+        .db
+        .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
+            let license = user_license(conn, &scope, &license_id)?;
+            if license_users::email_taken(conn, &license_id, &email, None)? {
+                return Err(email_taken());
+            }
+            let used = license_users::count(conn, &license_id)?;
+            if used >= i64::from(license.seats) {
+                return Err(ApiError::new(
+                    ErrorCode::SeatsExhausted,
+                    format!("All {} seats are taken; remove a user first.", license.seats),
+                )
+                .with_extra("seats", license.seats)
+                .with_extra("seats_used", used));
+            }
+            let user = LicenseUser {
+                id: ids::new_id(),
+                license_id: license_id.clone(),
+                email,
+                name: name.unwrap_or_default().trim().to_owned(),
+                password_hash: hash,
+                created_at: now,
+                updated_at: now,
+            };
+            license_users::insert(conn, &user)?;
+            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user.id);
+            let details = json!({ "email": user.email, "name": user.name, "password": how });
+            audit::record(conn, &ctx, now, "license_user.created", target, details)?;
+            Ok(user)
+        })
+        .await?;
+    Ok(Created(AddedUser { user: UserView::new(user, None), initial_password: generated }))
+}
+
+/// One user with its activation.
+#[utoipa::path(
+    tag = "users",
+    params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserView), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/licenses/{license_id}/users/{user_id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+) -> ApiResult<web::Json<UserView>> {
+    let (license_id, user_id) = user_path(path.into_inner())?;
+    let scope = scope_of(&caller.0);
+    let now = state.clock.now();
+    let view = state
+        .db
+        .run(move |conn| {
+            let (_, user) = find_user(conn, &scope, &license_id, &user_id)?;
+            user_view(conn, user, now)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct UpdateUser {
+    /// Names help people tell users apart; they need not be unique.
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub name: Option<String>,
+    #[validate(
+        email(message = "is not an e-mail address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    pub email: Option<String>,
+}
+
+/// Rename a user or change its e-mail.
+#[utoipa::path(
+    tag = "users",
+    params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
+    request_body = UpdateUser,
+    responses((status = 200, body = UserView), (status = 409, description = "`EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/licenses/{license_id}/users/{user_id}")]
+pub async fn update_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+    body: ValidJson<UpdateUser>,
+) -> ApiResult<web::Json<UserView>> {
+    let (license_id, user_id) = user_path(path.into_inner())?;
+    let scope = scope_of(&caller.0);
+    let ctx = audit_ctx(&req, &caller.0);
+    let now = state.clock.now();
+    let UpdateUser { name, email } = body.value;
+    let view = state
+        .db
+        .write(move |conn| {
+            let (license, _) = find_user(conn, &scope, &license_id, &user_id)?;
+            let email = email.map(|e| normalize_email(&e));
+            if let Some(email) = &email {
+                if license_users::email_taken(conn, &license_id, email, Some(&user_id))? {
+                    return Err(email_taken());
+                }
+            }
+            let name = name.map(|n| n.trim().to_owned());
+            let changes = LicenseUserChangeset {
+                email: email.clone(),
+                name: name.clone(),
+                password_hash: None,
+                updated_at: Some(now),
+            };
+            let user = license_users::update(conn, &user_id, &changes)?;
+            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user_id);
+            audit::record(conn, &ctx, now, "license_user.updated", target, json!({ "email": email, "name": name }))?;
+            user_view(conn, user, now)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct SetPassword {
+    /// 12–128 characters.
+    #[validate(custom(function = "chosen_password"))]
+    pub password: String,
+}
+
+/// A generated password, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeneratedUserPassword {
+    pub password: String,
+}
+
+/// Set a user's license password, or without a body have one generated
+/// (answered once). The user's activation stays.
+#[utoipa::path(
+    tag = "users",
+    params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
+    request_body(content = Option<SetPassword>, description = "Omit the body to have a password generated"),
+    responses(
+        (status = 200, description = "Generated (no body sent)", body = GeneratedUserPassword),
+        (status = 204, description = "Set to the chosen password"),
+        (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/licenses/{license_id}/users/{user_id}/password")]
+pub async fn set_user_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+    body: OptionalJson<SetPassword>,
+) -> ApiResult<HttpResponse> {
+    let (license_id, user_id) = user_path(path.into_inner())?;
+    let scope = scope_of(&caller.0);
+    let ctx = audit_ctx(&req, &caller.0);
+    let (check_scope, check_license, check_user) = (scope.clone(), license_id.clone(), user_id.clone());
+    state.db.run(move |conn| find_user(conn, &check_scope, &check_license, &check_user).map(|_| ())).await?;
+    let generated = body.0.is_none().then(password::generate);
+    let chosen = body.0.map(|b| b.password);
+    let hash = state.hasher.hash(chosen.or_else(|| generated.clone()).expect("one of them")).await?;
+    let now = state.clock.now();
+    let how = if generated.is_some() { "generated" } else { "chosen" };
+    state
+        .db
+        .write(move |conn| {
+            let (license, _) = find_user(conn, &scope, &license_id, &user_id)?;
+            let changes =
+                LicenseUserChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
+            license_users::update(conn, &user_id, &changes)?;
+            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user_id);
+            audit::record(conn, &ctx, now, "license_user.password_set", target, json!({ "password": how }))?;
+            Ok(())
+        })
+        .await?;
+    Ok(match generated {
+        Some(password) => HttpResponse::Ok().json(GeneratedUserPassword { password }),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
+/// Ends the user's activation in a write transaction and records why.
+fn end_user_activation(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    license: &License,
+    user_id: &str,
+    now: NaiveDateTime,
+    reason: &str,
+) -> ApiResult<()> {
+    if let Some(hardware_id) = license_users::end_activation(conn, user_id, now, reason)? {
+        let target = Target {
+            order_id: Some(&license.order_id),
+            license_id: Some(&license.id),
+            subject_id: Some(user_id),
+            hardware_id: Some(&hardware_id),
+        };
+        audit::record(conn, ctx, now, "license_user.activation_reset", target, json!({ "reason": reason }))?;
+    }
+    Ok(())
+}
+
+/// End the user's temporary activation (after a crash) so it can activate
+/// again at once; fine when there is none.
+#[utoipa::path(
+    tag = "users",
+    params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
+    responses((status = 200, description = "The user, with `activation: null`", body = UserView), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/licenses/{license_id}/users/{user_id}/reset-activation")]
+pub async fn reset_user_activation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+) -> ApiResult<web::Json<UserView>> {
+    let (license_id, user_id) = user_path(path.into_inner())?;
+    let scope = scope_of(&caller.0);
+    let ctx = audit_ctx(&req, &caller.0);
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |conn| {
+            let (license, user) = find_user(conn, &scope, &license_id, &user_id)?;
+            end_user_activation(conn, &ctx, &license, &user_id, now, "reset")?;
+            Ok(UserView::new(user, None))
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Remove a user: ends its activation and frees its seat.
+#[utoipa::path(
+    tag = "users",
+    params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Removed"), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[delete("/licenses/{license_id}/users/{user_id}")]
+pub async fn remove_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Account,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (license_id, user_id) = user_path(path.into_inner())?;
+    let scope = scope_of(&caller.0);
+    let ctx = audit_ctx(&req, &caller.0);
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            let (license, user) = find_user(conn, &scope, &license_id, &user_id)?;
+            end_user_activation(conn, &ctx, &license, &user_id, now, "user_removed")?;
+            license_users::delete(conn, &user_id)?;
+            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user_id);
+            audit::record(conn, &ctx, now, "license_user.deleted", target, json!({ "email": user.email }))?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

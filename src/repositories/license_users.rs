@@ -1,0 +1,164 @@
+//! Users of user-based licenses and their temporary activations.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
+use crate::db::AnyConnection;
+use crate::db::schema::{license_users, user_activations};
+use crate::models::seats::{LicenseUser, LicenseUserChangeset, UserActivation};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserSort {
+    CreatedAt,
+    Email,
+    Name,
+}
+
+/// Ids of users holding a live activation: open, lease not run out.
+fn live_activation_users(now: NaiveDateTime) -> LiveUsers {
+    user_activations::table
+        .filter(user_activations::ended_at.is_null())
+        .filter(user_activations::lease_expires_at.gt(now))
+        .select(user_activations::license_user_id)
+}
+
+type LiveUsers = diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<user_activations::table, diesel::dsl::IsNull<user_activations::ended_at>>,
+        diesel::dsl::Gt<user_activations::lease_expires_at, NaiveDateTime>,
+    >,
+    user_activations::license_user_id,
+>;
+
+/// The users of a license with their live activations; `q` over e-mail and
+/// name; `active` filters on holding a live activation.
+pub fn list(
+    conn: &mut AnyConnection,
+    license_id: &str,
+    q: Option<&str>,
+    active: Option<bool>,
+    sort: Sort<UserSort>,
+    page: PageRequest,
+    now: NaiveDateTime,
+) -> QueryResult<Page<(LicenseUser, Option<UserActivation>)>> {
+    let filtered = || {
+        let mut query = license_users::table.filter(license_users::license_id.eq(license_id.to_owned())).into_boxed();
+        if let Some(q) = q {
+            let pattern = contains_pattern(q);
+            query = query.filter(
+                lower(license_users::email)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(license_users::name).like(pattern).escape('\\')),
+            );
+        }
+        match active {
+            Some(true) => query = query.filter(license_users::id.eq_any(live_activation_users(now))),
+            Some(false) => query = query.filter(license_users::id.ne_all(live_activation_users(now))),
+            None => {}
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let query = filtered().select(LicenseUser::as_select());
+    let query = match (sort.field, sort.descending) {
+        (UserSort::CreatedAt, false) => query.order((license_users::created_at.asc(), license_users::id.asc())),
+        (UserSort::CreatedAt, true) => query.order((license_users::created_at.desc(), license_users::id.desc())),
+        (UserSort::Email, false) => query.order((license_users::email.asc(), license_users::id.asc())),
+        (UserSort::Email, true) => query.order((license_users::email.desc(), license_users::id.desc())),
+        (UserSort::Name, false) => query.order((lower(license_users::name).asc(), license_users::id.asc())),
+        (UserSort::Name, true) => query.order((lower(license_users::name).desc(), license_users::id.desc())),
+    };
+    let users: Vec<LicenseUser> = query.limit(page.per_page).offset(page.offset()).load(conn)?;
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut live = live_activations(conn, &ids, now)?;
+    let items = users
+        .into_iter()
+        .map(|u| {
+            let activation = live.remove(&u.id);
+            (u, activation)
+        })
+        .collect();
+    Ok(Page { items, total })
+}
+
+/// The live activation of each of these users.
+pub fn live_activations(
+    conn: &mut AnyConnection,
+    user_ids: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<HashMap<String, UserActivation>> {
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<UserActivation> = user_activations::table
+        .filter(user_activations::license_user_id.eq_any(user_ids))
+        .filter(user_activations::ended_at.is_null())
+        .filter(user_activations::lease_expires_at.gt(now))
+        .select(UserActivation::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|a| (a.license_user_id.clone(), a)).collect())
+}
+
+pub fn find(conn: &mut AnyConnection, license_id: &str, user_id: &str) -> QueryResult<Option<LicenseUser>> {
+    license_users::table
+        .filter(license_users::license_id.eq(license_id))
+        .filter(license_users::id.eq(user_id))
+        .select(LicenseUser::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count(conn: &mut AnyConnection, license_id: &str) -> QueryResult<i64> {
+    license_users::table.filter(license_users::license_id.eq(license_id)).count().get_result(conn)
+}
+
+/// Whether another user of the license has this (lower-case) e-mail.
+pub fn email_taken(conn: &mut AnyConnection, license_id: &str, email: &str, except: Option<&str>) -> QueryResult<bool> {
+    let mut query = license_users::table
+        .filter(license_users::license_id.eq(license_id.to_owned()))
+        .filter(license_users::email.eq(email.to_owned()))
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(license_users::id.ne(id.to_owned()));
+    }
+    Ok(query.count().get_result::<i64>(conn)? > 0)
+}
+
+pub fn insert(conn: &mut AnyConnection, user: &LicenseUser) -> QueryResult<()> {
+    diesel::insert_into(license_users::table).values(user).execute(conn).map(|_| ())
+}
+
+pub fn update(conn: &mut AnyConnection, id: &str, changes: &LicenseUserChangeset) -> QueryResult<LicenseUser> {
+    diesel::update(license_users::table.find(id)).set(changes).execute(conn)?;
+    license_users::table.find(id).select(LicenseUser::as_select()).first(conn)
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(license_users::table.find(id)).execute(conn).map(|_| ())
+}
+
+/// Ends the user's open activation (if any), whatever its lease; returns the
+/// hardware id it was held on.
+pub fn end_activation(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+    reason: &str,
+) -> QueryResult<Option<String>> {
+    let open: Option<UserActivation> = user_activations::table
+        .filter(user_activations::license_user_id.eq(user_id))
+        .filter(user_activations::ended_at.is_null())
+        .select(UserActivation::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(open) = open else { return Ok(None) };
+    diesel::update(user_activations::table.find(&open.id))
+        .set((user_activations::ended_at.eq(now), user_activations::end_reason.eq(reason)))
+        .execute(conn)?;
+    // A lease that had run out was no longer held.
+    Ok((open.lease_expires_at > now).then_some(open.hardware_id))
+}

@@ -1,0 +1,238 @@
+//! Licenses with what their views need (product, order, customer, seats in use),
+//! loaded in a fixed number of queries per page, whatever its size.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
+use super::scope::{Scope, managed_orders};
+use crate::db::AnyConnection;
+use crate::db::schema::{customers, devices, license_users, licenses, orders, products};
+use crate::models::catalog::{Customer, Product};
+use crate::models::licenses::{COMPUTER_BASED, License, LicenseChangeset, USER_BASED};
+use crate::models::orders::Order;
+
+/// A license and what its view shows.
+#[derive(Clone, Debug)]
+pub struct LicenseRow {
+    pub license: License,
+    pub product: Product,
+    pub order: Order,
+    pub customer: Customer,
+    pub seats_used: i64,
+}
+
+/// The computed status of a license.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Suspended,
+    Expired,
+}
+
+impl Status {
+    pub fn of(license: &License, now: NaiveDateTime) -> Self {
+        if license.suspended {
+            Self::Suspended
+        } else if license.expires_at.is_some_and(|e| e <= now) {
+            Self::Expired
+        } else {
+            Self::Active
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LicenseSort {
+    CreatedAt,
+    ExpiresAt,
+    Product,
+    Order,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LicenseFilter {
+    pub kind: Option<&'static str>,
+    pub status: Option<Status>,
+    pub order_id: Option<String>,
+    pub product_id: Option<String>,
+    pub expires_before: Option<NaiveDateTime>,
+    pub q: Option<String>,
+}
+
+type Joined = (License, Product, Order, Customer);
+
+macro_rules! joined_query {
+    () => {
+        licenses::table
+            .inner_join(orders::table.inner_join(customers::table))
+            .inner_join(products::table)
+            .into_boxed::<crate::db::MultiBackend>()
+    };
+}
+
+/// Licenses visible in `scope` matching `filter`.
+pub fn list(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    filter: &LicenseFilter,
+    sort: Sort<LicenseSort>,
+    page: PageRequest,
+    now: NaiveDateTime,
+) -> QueryResult<Page<LicenseRow>> {
+    let filtered = || {
+        let mut query = joined_query!();
+        if let Some(manager) = scope.manager() {
+            query = query.filter(licenses::order_id.eq_any(managed_orders(manager)));
+        }
+        if let Some(kind) = filter.kind {
+            query = query.filter(licenses::kind.eq(kind));
+        }
+        query = match filter.status {
+            None => query,
+            Some(Status::Suspended) => query.filter(licenses::suspended.eq(true)),
+            Some(Status::Expired) => query.filter(licenses::suspended.eq(false)).filter(licenses::expires_at.le(now)),
+            Some(Status::Active) => query
+                .filter(licenses::suspended.eq(false))
+                .filter(licenses::expires_at.is_null().or(licenses::expires_at.gt(now))),
+        };
+        if let Some(order_id) = &filter.order_id {
+            query = query.filter(licenses::order_id.eq(order_id.clone()));
+        }
+        if let Some(product_id) = &filter.product_id {
+            query = query.filter(licenses::product_id.eq(product_id.clone()));
+        }
+        if let Some(before) = filter.expires_before {
+            query = query.filter(licenses::expires_at.lt(before));
+        }
+        if let Some(q) = &filter.q {
+            let pattern = contains_pattern(q);
+            let key: String = q.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+            query = query.filter(
+                lower(licenses::license_key)
+                    .like(contains_pattern(&key))
+                    .escape('\\')
+                    .or(lower(products::name).like(pattern.clone()).escape('\\'))
+                    .or(lower(orders::number).like(pattern.clone()).escape('\\'))
+                    .or(lower(customers::company).like(pattern).escape('\\')),
+            );
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let query =
+        filtered().select((License::as_select(), Product::as_select(), Order::as_select(), Customer::as_select()));
+    let query = match (sort.field, sort.descending) {
+        (LicenseSort::CreatedAt, false) => query.order((licenses::created_at.asc(), licenses::id.asc())),
+        (LicenseSort::CreatedAt, true) => query.order((licenses::created_at.desc(), licenses::id.desc())),
+        // Perpetual licenses (no expiry) sort as the latest expiry.
+        (LicenseSort::ExpiresAt, false) => {
+            query.order((licenses::expires_at.is_null().asc(), licenses::expires_at.asc(), licenses::id.asc()))
+        }
+        (LicenseSort::ExpiresAt, true) => {
+            query.order((licenses::expires_at.is_null().desc(), licenses::expires_at.desc(), licenses::id.desc()))
+        }
+        (LicenseSort::Product, false) => query.order((lower(products::name).asc(), licenses::id.asc())),
+        (LicenseSort::Product, true) => query.order((lower(products::name).desc(), licenses::id.desc())),
+        (LicenseSort::Order, false) => query.order((lower(orders::number).asc(), licenses::id.asc())),
+        (LicenseSort::Order, true) => query.order((lower(orders::number).desc(), licenses::id.desc())),
+    };
+    let rows: Vec<Joined> = query.limit(page.per_page).offset(page.offset()).load(conn)?;
+    Ok(Page { items: with_seats_used(conn, rows, now)?, total })
+}
+
+/// One license, if `scope` may see it.
+pub fn find(conn: &mut AnyConnection, scope: &Scope, id: &str, now: NaiveDateTime) -> QueryResult<Option<LicenseRow>> {
+    let mut query = joined_query!().filter(licenses::id.eq(id.to_owned()));
+    if let Some(manager) = scope.manager() {
+        query = query.filter(licenses::order_id.eq_any(managed_orders(manager)));
+    }
+    let rows: Vec<Joined> = query
+        .select((License::as_select(), Product::as_select(), Order::as_select(), Customer::as_select()))
+        .load(conn)?;
+    Ok(with_seats_used(conn, rows, now)?.pop())
+}
+
+/// The licenses of these orders, oldest first.
+pub fn for_orders(conn: &mut AnyConnection, order_ids: &[String], now: NaiveDateTime) -> QueryResult<Vec<LicenseRow>> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Joined> = joined_query!()
+        .filter(licenses::order_id.eq_any(order_ids.to_vec()))
+        .select((License::as_select(), Product::as_select(), Order::as_select(), Customer::as_select()))
+        .order((licenses::created_at.asc(), licenses::id.asc()))
+        .load(conn)?;
+    with_seats_used(conn, rows, now)
+}
+
+fn with_seats_used(conn: &mut AnyConnection, rows: Vec<Joined>, now: NaiveDateTime) -> QueryResult<Vec<LicenseRow>> {
+    let ids: Vec<String> = rows.iter().map(|(l, ..)| l.id.clone()).collect();
+    let used = seats_used(conn, &ids, now)?;
+    Ok(rows
+        .into_iter()
+        .map(|(license, product, order, customer)| LicenseRow {
+            seats_used: used.get(&license.id).copied().unwrap_or(0),
+            license,
+            product,
+            order,
+            customer,
+        })
+        .collect())
+}
+
+/// Seats in use per license: users of user-based licenses; devices holding a
+/// seat on computer-based ones (active, or deactivated offline devices whose
+/// seat is not released yet). Two grouped queries for any number of licenses.
+pub fn seats_used(conn: &mut AnyConnection, ids: &[String], now: NaiveDateTime) -> QueryResult<HashMap<String, i64>> {
+    let mut used = HashMap::new();
+    if ids.is_empty() {
+        return Ok(used);
+    }
+    let users: Vec<(String, i64)> = license_users::table
+        .filter(license_users::license_id.eq_any(ids))
+        .group_by(license_users::license_id)
+        .select((license_users::license_id, count_star()))
+        .load(conn)?;
+    let devices: Vec<(String, i64)> = devices::table
+        .filter(devices::license_id.eq_any(ids))
+        .filter(devices::status.eq("active").or(devices::seat_released_at.gt(now)))
+        .group_by(devices::license_id)
+        .select((devices::license_id, count_star()))
+        .load(conn)?;
+    used.extend(users);
+    used.extend(devices);
+    Ok(used)
+}
+
+/// Seats in use on one license.
+pub fn seats_used_one(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<i64> {
+    Ok(seats_used(conn, &[id.to_owned()], now)?.get(id).copied().unwrap_or(0))
+}
+
+pub fn insert(conn: &mut AnyConnection, license: &License) -> QueryResult<()> {
+    diesel::insert_into(licenses::table).values(license).execute(conn).map(|_| ())
+}
+
+pub fn update(conn: &mut AnyConnection, id: &str, changes: &LicenseChangeset) -> QueryResult<()> {
+    diesel::update(licenses::table.find(id)).set(changes).execute(conn).map(|_| ())
+}
+
+pub fn find_row(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<License>> {
+    licenses::table.find(id).select(License::as_select()).first(conn).optional()
+}
+
+/// The kind names as stored.
+pub const KINDS: [&str; 2] = [USER_BASED, COMPUTER_BASED];
+
+/// The license row, if `scope` may see it.
+pub fn find_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> QueryResult<Option<License>> {
+    let mut query = licenses::table.filter(licenses::id.eq(id.to_owned())).into_boxed();
+    if let Some(manager) = scope.manager() {
+        query = query.filter(licenses::order_id.eq_any(managed_orders(manager)));
+    }
+    query.select(License::as_select()).first(conn).optional()
+}
