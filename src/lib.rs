@@ -86,6 +86,7 @@ pub fn build_app(
     app.app_data(known)
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
         .default_service(web::to(routing::fallback))
+        .wrap(middleware::from_fn(auth::extract::authenticate_first))
         .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
         .wrap(middleware::from_fn(routing::no_store_for_api))
         .wrap(middleware::Condition::new(cors_enabled, cors))

@@ -62,61 +62,113 @@ impl Principal {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+/// Why a request is not authenticated; kept (cheaply cloneable) with the request.
+#[derive(Clone, Debug)]
+enum Failure {
+    Token(&'static str),
+    Expired,
+    Disabled,
+    Internal(String),
+}
+
+impl From<Failure> for ApiError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Token(detail) => ApiError::invalid_token(detail),
+            Failure::Expired => ApiError::token_expired(),
+            Failure::Disabled => ApiError::new(ErrorCode::AccountDisabled, "This account is disabled."),
+            Failure::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+/// The outcome of authenticating a request, resolved once.
+#[derive(Clone, Debug)]
+struct Authenticated(Result<Principal, Failure>);
+
+fn bearer(req: &HttpRequest) -> Result<&str, Failure> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::invalid_token("An Authorization: Bearer token is required."))?
+        .ok_or(Failure::Token("An Authorization: Bearer token is required."))?
         .to_str()
-        .map_err(|_| ApiError::invalid_token("The Authorization header is not valid."))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::invalid_token("The Authorization header must be `Bearer <token>`."))?;
+        .map_err(|_| Failure::Token("The Authorization header is not valid."))?;
+    let (scheme, token) =
+        value.split_once(' ').ok_or(Failure::Token("The Authorization header must be `Bearer <token>`."))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::invalid_token("The Authorization header must be `Bearer <token>`."));
+        return Err(Failure::Token("The Authorization header must be `Bearer <token>`."));
     }
     Ok(token.trim())
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
-    if let Some(principal) = req.extensions().get::<Principal>() {
-        return Ok(principal.clone());
-    }
-    let state =
-        req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("application state missing"))?.clone();
+async fn resolve(req: &HttpRequest) -> Result<Principal, Failure> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Failure::Internal("application state missing".into()))?
+        .clone();
     let token = bearer(req)?.to_owned();
     let now = state.clock.now();
-    let principal = if token.starts_with(API_KEY_PREFIX) {
+    let internal = |e: ApiError| Failure::Internal(e.to_string());
+    if token.starts_with(API_KEY_PREFIX) {
         let digest = sha256_hex(&token);
         let key = state
             .db
             .run(move |conn| Ok(api_keys::authenticate(conn, &digest, now)?))
-            .await?
-            .ok_or_else(|| ApiError::invalid_token("The API key is not valid."))?;
-        Principal::Shop(ShopRef { id: key.id, name: key.name })
+            .await
+            .map_err(internal)?
+            .ok_or(Failure::Token("The API key is not valid."))?;
+        return Ok(Principal::Shop(ShopRef { id: key.id, name: key.name }));
+    }
+    let claims = state.jwt.verify(&token, now.and_utc().timestamp()).map_err(|e| match e {
+        TokenError::Expired => Failure::Expired,
+        TokenError::Invalid => Failure::Token("The access token is not valid."),
+    })?;
+    let id = claims.sub.clone();
+    let account = state
+        .db
+        .run(move |conn| Ok(accounts::find(conn, &id)?))
+        .await
+        .map_err(internal)?
+        .ok_or(Failure::Token("The access token is not valid."))?;
+    if account.disabled {
+        return Err(Failure::Disabled);
+    }
+    let reference = AccountRef { id: account.id, email: account.email, family: claims.fam };
+    Ok(if account.role == crate::models::accounts::ROLE_ADMIN {
+        Principal::Admin(reference)
     } else {
-        let claims = state.jwt.verify(&token, now.and_utc().timestamp()).map_err(|e| match e {
-            TokenError::Expired => ApiError::token_expired(),
-            TokenError::Invalid => ApiError::invalid_token("The access token is not valid."),
-        })?;
-        let id = claims.sub.clone();
-        let account = state
-            .db
-            .run(move |conn| Ok(accounts::find(conn, &id)?))
-            .await?
-            .ok_or_else(|| ApiError::invalid_token("The access token is not valid."))?;
-        if account.disabled {
-            return Err(ApiError::new(ErrorCode::AccountDisabled, "This account is disabled."));
-        }
-        let reference = AccountRef { id: account.id, email: account.email, family: claims.fam };
-        if account.role == crate::models::accounts::ROLE_ADMIN {
-            Principal::Admin(reference)
-        } else {
-            Principal::Manager(reference)
+        Principal::Manager(reference)
+    })
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+    let known = req.extensions().get::<Authenticated>().cloned();
+    let outcome = match known {
+        Some(Authenticated(outcome)) => outcome,
+        None => {
+            let outcome = resolve(req).await;
+            req.extensions_mut().insert(Authenticated(outcome.clone()));
+            outcome
         }
     };
-    req.extensions_mut().insert(principal.clone());
-    Ok(principal)
+    outcome.map_err(ApiError::from)
+}
+
+/// Authenticates `/api/v1` requests before their handlers' extractors run, so
+/// a missing or bad token (401) or a wrong role (403) is answered before any
+/// complaint about the body (422) — and before anything about the object.
+pub async fn authenticate_first(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let path = req.path();
+    let wanted =
+        path.starts_with("/api/v1/") && !path.starts_with("/api/v1/client/") && !path.starts_with("/api/v1/auth/");
+    if wanted {
+        let outcome = resolve(req.request()).await;
+        req.extensions_mut().insert(Authenticated(outcome));
+    }
+    next.call(req).await
 }
 
 type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
