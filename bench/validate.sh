@@ -6,11 +6,11 @@
 #   DATABASE_URL=postgres://… bench/validate.sh
 #
 # Load: examples/loadgen.rs, closed loop, $CONNECTIONS requests in flight for
-# $SECONDS s, on the same machine (so server and load share the cores).
+# $BENCH_SECONDS s (default 10), on the same machine (so server and load share the cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNECTIONS=${CONNECTIONS:-32}
-SECONDS_EACH=${SECONDS:-10}
+SECONDS_EACH=${BENCH_SECONDS:-10}
 PORT=${PORT:-18080}
 cargo build --release --quiet --bin license-server --example loadgen
 work=$(mktemp -d)

@@ -275,11 +275,15 @@ impl LockableTable {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// As many permits as pooled connections: requests beyond that wait here,
+    /// asynchronously, instead of parking blocking threads on the pool.
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        Self { pool, permits }
     }
 
     pub fn pool(&self) -> &Pool {
@@ -292,6 +296,7 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let _permit = self.permits.acquire().await.map_err(|e| ApiError::internal(format!("database permits: {e}")))?;
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
