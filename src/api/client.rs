@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::client_sign::{ClientNonce, CompleteBody};
+use super::client_sign::{ClientEcho, CompleteBody};
 use super::devices::DeviceView;
-use super::extract::{is_json, parse_json, read_body, unsupported_media_type};
+use super::extract::{parse_json, required_json};
 use super::licenses::{LicenseKind, LicenseStatus};
 use super::{client_ip, normalize_email, utc};
 use crate::crypto::{random_token, sha256_hex};
@@ -79,8 +79,12 @@ fn valid_nonce(value: &str) -> bool {
 /// (also when the rest of the body is refused).
 pub struct ClientJson<T>(pub T);
 
+/// The fields of a client request that its answer echoes.
 pub trait HasNonce {
     fn nonce(&self) -> Option<&str>;
+    fn hardware_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<T: DeserializeOwned + Validate + HasNonce + 'static> FromRequest for ClientJson<T> {
@@ -91,13 +95,14 @@ impl<T: DeserializeOwned + Validate + HasNonce + 'static> FromRequest for Client
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            if is_json(&req) != Some(true) {
-                return Err(unsupported_media_type());
-            }
-            let raw = read_body(&req, &mut payload).await?;
+            let raw = required_json(&req, &mut payload).await?;
             match parse_json::<T>(&raw) {
                 Ok(value) => {
-                    req.extensions_mut().insert(ClientNonce(value.nonce().map(str::to_owned)));
+                    let echo = ClientEcho {
+                        nonce: value.nonce().map(str::to_owned),
+                        hardware_id: value.hardware_id().map(str::to_owned),
+                    };
+                    req.extensions_mut().insert(echo);
                     Ok(Self(value))
                 }
                 Err(e) => {
@@ -105,7 +110,7 @@ impl<T: DeserializeOwned + Validate + HasNonce + 'static> FromRequest for Client
                         .ok()
                         .and_then(|v| v.get("nonce").and_then(|n| n.as_str()).map(str::to_owned))
                         .filter(|n| valid_nonce(n));
-                    req.extensions_mut().insert(ClientNonce(nonce));
+                    req.extensions_mut().insert(ClientEcho { nonce, hardware_id: None });
                     Err(e)
                 }
             }
@@ -118,6 +123,9 @@ macro_rules! has_nonce {
         impl HasNonce for $t {
             fn nonce(&self) -> Option<&str> {
                 self.nonce.as_deref()
+            }
+            fn hardware_id(&self) -> Option<&str> {
+                Some(&self.hardware_id)
             }
         }
     )*};
@@ -144,6 +152,14 @@ pub struct Echo {
     pub device_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+}
+
+impl Echo {
+    /// The echo of a request to `endpoint` answered at `now`; identities are
+    /// added with struct-update syntax.
+    fn new(endpoint: &'static str, now: NaiveDateTime, nonce: Option<String>) -> Self {
+        Self { issued_at: utc(now), endpoint, nonce, ..Self::default() }
+    }
 }
 
 /// A complete client answer (the signing middleware only signs it).
@@ -313,11 +329,12 @@ fn software_ctx(req: &HttpRequest, email: Option<String>) -> AuditCtx {
 
 /// 403 for a suspended or expired license.
 fn gate(license: &License, now: NaiveDateTime) -> ApiResult<()> {
-    match Status::of(license, now) {
-        Status::Active => Ok(()),
-        Status::Suspended => Err(ApiError::new(ErrorCode::Suspended, "This license is suspended.")),
-        Status::Expired => Err(ApiError::new(ErrorCode::Expired, "This license has expired.")),
-    }
+    let error = match Status::of(license, now) {
+        Status::Active => return Ok(()),
+        Status::Suspended => ApiError::new(ErrorCode::Suspended, "This license is suspended."),
+        Status::Expired => ApiError::new(ErrorCode::Expired, "This license has expired."),
+    };
+    Err(error.with_extra("license_id", &license.id))
 }
 
 /// How long a VALID may be trusted offline: the earlier of the license's
@@ -363,10 +380,25 @@ fn seats_exhausted(conn: &mut AnyConnection, license: &License, used: i64) -> Ap
     .with_extra("seats", license.seats)
     .with_extra("seats_used", used)
     .with_extra("managers", managers)
+    .with_extra("license_id", &license.id)
 }
 
 fn not_activated() -> ApiError {
     ApiError::new(ErrorCode::NotActivated, "This activation has ended; activate again.")
+}
+
+/// Names the activation a problem is about (license, device or user), so a
+/// signed problem can't be replayed for another activation.
+fn about(error: ApiError, license_id: &str, device_id: Option<&str>, user_id: Option<&str>) -> ApiError {
+    let error = error.with_extra("license_id", license_id);
+    let error = match device_id {
+        Some(id) => error.with_extra("device_id", id),
+        None => error,
+    };
+    match user_id {
+        Some(id) => error.with_extra("user_id", id),
+        None => error,
+    }
 }
 
 /// The computer's identity and description from a request.
@@ -542,7 +574,20 @@ pub struct OfflineRequest {
     pub nonce: Option<String>,
 }
 
-has_nonce!(ActivateRequest, TokenRequest, ValidateRequest, OfflineRequest);
+has_nonce!(ActivateRequest, TokenRequest, ValidateRequest);
+
+impl HasNonce for OfflineRequest {
+    fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+}
+
+/// Records the hardware id of an offline request file for the echo of problems.
+fn echo_hardware_id(req: &HttpRequest, hardware_id: &str) {
+    if let Some(echo) = req.extensions_mut().get_mut::<ClientEcho>() {
+        echo.hardware_id = Some(hardware_id.to_owned());
+    }
+}
 
 /// Activate: a computer takes a seat of a computer-based license (the same
 /// hardware id again keeps its seat), or a license user starts a temporary
@@ -633,13 +678,10 @@ async fn activate_device(
         .await?;
     let valid_until = trust_until(&state2, &license.license, now);
     let echo = Echo {
-        issued_at: utc(now),
-        endpoint: "activate",
-        nonce: request.nonce,
         license_id: Some(license.license.id.clone()),
         hardware_id: Some(device.hardware_id.clone()),
         device_id: Some(device.id.clone()),
-        user_id: None,
+        ..Echo::new("activate", now, request.nonce)
     };
     Ok(answer(&ActivateResponse {
         code: ValidationCode::Valid,
@@ -709,7 +751,9 @@ async fn activate_user(
                         "This user is active on another computer. It ends when the software there deactivates, \
                          its lease runs out, or a license manager resets the activation.",
                     )
-                    .with_extra("lease_expires_at", utc(open.lease_expires_at)));
+                    .with_extra("lease_expires_at", utc(open.lease_expires_at))
+                    .with_extra("license_id", &license.id)
+                    .with_extra("user_id", &user.id));
                 }
                 Some(open) if open.lease_expires_at > now => repo::renew_activation(
                     conn,
@@ -764,13 +808,10 @@ async fn activate_user(
     let (activation, user) = activation;
     let valid_until = trust_until(&state, &row.license, now).min(activation.lease_expires_at.max(now));
     let echo = Echo {
-        issued_at: utc(now),
-        endpoint: "activate",
-        nonce: request.nonce,
         license_id: Some(row.license.id.clone()),
         hardware_id: Some(hardware_id),
-        device_id: None,
         user_id: Some(user.id.clone()),
+        ..Echo::new("activate", now, request.nonce)
     };
     Ok(answer(&ActivateResponse {
         code: ValidationCode::Valid,
@@ -908,13 +949,11 @@ pub async fn validate(state: web::Data<AppState>, body: ClientJson<ValidateReque
         valid_until,
         lease_expires_at: verdict.lease_expires_at.filter(|_| valid).map(utc),
         echo: Echo {
-            issued_at: utc(now),
-            endpoint: "validate",
-            nonce: request.nonce,
             license_id: verdict.license.map(|l| l.id),
             hardware_id: Some(request.hardware_id),
             device_id: verdict.device_id,
             user_id: verdict.user_id,
+            ..Echo::new("validate", now, request.nonce)
         },
     }))
 }
@@ -954,13 +993,15 @@ pub async fn heartbeat(state: web::Data<AppState>, body: ClientJson<TokenRequest
             Token::User(hash) => {
                 let (activation, license) =
                     repo::activation_by_token(conn, &hash)?.ok_or_else(ApiError::invalid_credentials)?;
+                let user = Some(activation.license_user_id.as_str());
                 if activation.hardware_id != hardware_id || activation.ended_at.is_some() {
-                    return Err(not_activated());
+                    return Err(about(not_activated(), &license.id, None, user));
                 }
-                gate(&license, now)?;
+                gate(&license, now).map_err(|e| about(e, &license.id, None, user))?;
                 let until = now + TimeDelta::seconds(i64::from(license.lease_seconds));
                 if !repo::extend_lease(conn, &activation.id, until, now)? {
-                    return Err(ApiError::new(ErrorCode::LeaseExpired, "The lease ran out; activate again."));
+                    let expired = ApiError::new(ErrorCode::LeaseExpired, "The lease ran out; activate again.");
+                    return Err(about(expired, &license.id, None, user));
                 }
                 Ok((license, None, Some(activation.license_user_id), Some(until)))
             }
@@ -972,13 +1013,11 @@ pub async fn heartbeat(state: web::Data<AppState>, body: ClientJson<TokenRequest
         valid_until: utc(lease.map_or(valid_until, |l| valid_until.min(l))),
         lease_expires_at: lease.map(utc),
         echo: Echo {
-            issued_at: utc(now),
-            endpoint: "heartbeat",
-            nonce: request.nonce,
             license_id: Some(license.id),
             hardware_id: Some(request.hardware_id),
             device_id,
             user_id,
+            ..Echo::new("heartbeat", now, request.nonce)
         },
     }))
 }
@@ -1041,13 +1080,11 @@ pub async fn deactivate(
     Ok(answer(&DeactivateResponse {
         code: "DEACTIVATED",
         echo: Echo {
-            issued_at: utc(now),
-            endpoint: "deactivate",
-            nonce: request.nonce,
             license_id: Some(license_id),
             hardware_id: Some(request.hardware_id),
             device_id,
             user_id,
+            ..Echo::new("deactivate", now, request.nonce)
         },
     }))
 }
@@ -1093,6 +1130,7 @@ pub async fn offline_activate(
 ) -> ApiResult<HttpResponse> {
     let OfflineRequest { request: text, nonce } = body.0;
     let request = read_request(&text, false)?;
+    echo_hardware_id(&req, &request.hardware_id);
     let key = keys::normalize(&request.license_key).ok_or_else(ApiError::invalid_credentials)?;
     let ctx = software_ctx(&req, None);
     let now = state.clock.now();
@@ -1109,7 +1147,8 @@ pub async fn offline_activate(
             }
             let license = lock_license(conn, &found.id)?;
             if !license.offline_allowed {
-                return Err(ApiError::new(ErrorCode::OfflineNotAllowed, "This license may not be activated offline."));
+                let error = ApiError::new(ErrorCode::OfflineNotAllowed, "This license may not be activated offline.");
+                return Err(error.with_extra("license_id", &license.id));
             }
             gate(&license, now)?;
             let machine = Machine {
@@ -1161,13 +1200,10 @@ pub async fn offline_activate(
         })
         .await?;
     let echo = Echo {
-        issued_at: utc(now),
-        endpoint: "offline/activate",
-        nonce,
         license_id: Some(license_id),
         hardware_id: Some(device.hardware_id.clone()),
         device_id: Some(device.id.clone()),
-        user_id: None,
+        ..Echo::new("offline/activate", now, nonce)
     };
     Ok(answer(&OfflineActivateResponse {
         license_file: file,
@@ -1198,6 +1234,7 @@ pub async fn offline_deactivate(
 ) -> ApiResult<HttpResponse> {
     let OfflineRequest { request: text, nonce } = body.0;
     let request = read_request(&text, true)?;
+    echo_hardware_id(&req, &request.hardware_id);
     let key = keys::normalize(&request.license_key).ok_or_else(ApiError::invalid_credentials)?;
     let ctx = software_ctx(&req, None);
     let now = state.clock.now();
@@ -1208,7 +1245,7 @@ pub async fn offline_deactivate(
             let license = lock_license(conn, &found.id)?;
             let device = repo::device(conn, &license.id, &request.hardware_id)?
                 .filter(|d| d.status != DEVICE_DEACTIVATED)
-                .ok_or_else(not_activated)?;
+                .ok_or_else(|| not_activated().with_extra("license_id", &license.id))?;
             let after = devices::deactivate(conn, &device, false, now)?;
             let details =
                 json!({ "by": "software", "offline": true, "seat_released_at": after.seat_released_at.map(utc) });
@@ -1217,13 +1254,10 @@ pub async fn offline_deactivate(
         })
         .await?;
     let echo = Echo {
-        issued_at: utc(now),
-        endpoint: "offline/deactivate",
-        nonce,
         license_id: Some(license_id),
         hardware_id: Some(device.hardware_id.clone()),
         device_id: Some(device.id.clone()),
-        user_id: None,
+        ..Echo::new("offline/deactivate", now, nonce)
     };
     Ok(answer(&OfflineDeactivateResponse { code: "DEACTIVATED", device: device.into(), echo }))
 }

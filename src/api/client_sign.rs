@@ -15,9 +15,12 @@ use crate::state::AppState;
 
 pub const CLIENT_PREFIX: &str = "/api/v1/client/";
 
-/// The nonce of a client request, kept for the answer's echo.
-#[derive(Clone, Debug)]
-pub struct ClientNonce(pub Option<String>);
+/// What a client request said about itself, kept for the echo in problems.
+#[derive(Clone, Debug, Default)]
+pub struct ClientEcho {
+    pub nonce: Option<String>,
+    pub hardware_id: Option<String>,
+}
 
 /// Marks an answer whose body already carries every echo field.
 #[derive(Clone, Copy, Debug)]
@@ -46,9 +49,10 @@ pub async fn sign_client_responses(
         if let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice::<serde_json::Value>(&bytes) {
             map.entry("issued_at").or_insert_with(|| serde_json::json!(state.clock.now_utc()));
             map.entry("endpoint").or_insert_with(|| serde_json::json!(endpoint));
-            if !map.contains_key("nonce") {
-                let nonce = http_req.extensions().get::<ClientNonce>().and_then(|n| n.0.clone());
-                map.insert("nonce".into(), serde_json::json!(nonce));
+            let echo = http_req.extensions().get::<ClientEcho>().cloned().unwrap_or_default();
+            map.entry("nonce").or_insert_with(|| serde_json::json!(echo.nonce));
+            if let Some(hardware_id) = echo.hardware_id {
+                map.entry("hardware_id").or_insert_with(|| serde_json::json!(hardware_id));
             }
             bytes = serde_json::to_vec(&map).unwrap_or_else(|_| bytes.to_vec()).into();
         }

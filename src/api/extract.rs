@@ -27,14 +27,14 @@ pub struct ValidJson<T> {
 /// A JSON body that may be absent: an empty body needs no content type.
 pub struct OptionalJson<T>(pub Option<T>);
 
-pub(crate) fn is_json(req: &HttpRequest) -> Option<bool> {
+fn is_json(req: &HttpRequest) -> Option<bool> {
     let value = req.headers().get(header::CONTENT_TYPE)?;
     let mime = value.to_str().ok().and_then(|v| v.parse::<mime::Mime>().ok());
     Some(matches!(mime, Some(m) if m.type_() == mime::APPLICATION
         && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))))
 }
 
-pub(crate) async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
+async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::new(ErrorCode::BodyTooLarge, "The request body is larger than 1 MiB.");
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
@@ -52,7 +52,7 @@ pub(crate) async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Resul
     Ok(body.freeze())
 }
 
-pub(crate) fn unsupported_media_type() -> ApiError {
+fn unsupported_media_type() -> ApiError {
     ApiError::new(ErrorCode::UnsupportedMediaType, "The request body must be application/json.")
 }
 
@@ -94,6 +94,19 @@ fn split_serde_message(path: &str, message: &str) -> (String, String) {
     (field, message.to_owned())
 }
 
+/// The bytes of a body that must be JSON: 415 for another content type,
+/// 413 over the limit, 400 when empty.
+pub(crate) async fn required_json(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
+    if is_json(req) != Some(true) {
+        return Err(unsupported_media_type());
+    }
+    let raw = read_body(req, payload).await?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::malformed("A JSON body is required."));
+    }
+    Ok(raw)
+}
+
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -102,13 +115,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            if is_json(&req) != Some(true) {
-                return Err(unsupported_media_type());
-            }
-            let raw = read_body(&req, &mut payload).await?;
-            if raw.iter().all(u8::is_ascii_whitespace) {
-                return Err(ApiError::malformed("A JSON body is required."));
-            }
+            let raw = required_json(&req, &mut payload).await?;
             let value = parse_json(&raw)?;
             Ok(Self { value, raw })
         })
