@@ -37,11 +37,22 @@ struct Failures {
     last: Instant,
 }
 
+/// Whose failures are counted: a client address or an identity (e-mail, key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Subject {
+    Ip(IpAddr),
+    Identity(String),
+}
+
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
     buckets: Vec<Mutex<HashMap<IpAddr, Bucket>>>,
-    failures: Vec<Mutex<HashMap<String, Failures>>>,
+    failures: Vec<Mutex<HashMap<Subject, Failures>>>,
+}
+
+fn subjects(ip: Option<IpAddr>, identity: Option<&str>) -> impl Iterator<Item = Subject> {
+    ip.map(Subject::Ip).into_iter().chain(identity.map(|i| Subject::Identity(i.to_owned())))
 }
 
 fn shard_of<K: Hash>(key: &K) -> usize {
@@ -91,8 +102,8 @@ impl RateLimiter {
         }
     }
 
-    fn wait_for(&self, key: &str, now: Instant) -> Option<Duration> {
-        let shard = self.failures[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner());
+    fn wait_for(&self, key: &Subject, now: Instant) -> Option<Duration> {
+        let shard = self.failures[shard_of(key)].lock().unwrap_or_else(|p| p.into_inner());
         let f = shard.get(key)?;
         if f.count < FREE_FAILURES || now.duration_since(f.last) > FORGET_AFTER {
             return None;
@@ -105,8 +116,7 @@ impl RateLimiter {
 
     /// Refuses a credential attempt while `ip` or `identity` is backing off.
     pub fn check_credentials(&self, ip: Option<IpAddr>, identity: Option<&str>, now: Instant) -> Result<(), ApiError> {
-        let keys = [ip.map(|ip| format!("ip:{ip}")), identity.map(|i| format!("id:{i}"))];
-        let wait = keys.iter().flatten().filter_map(|k| self.wait_for(k, now)).max();
+        let wait = subjects(ip, identity).filter_map(|k| self.wait_for(&k, now)).max();
         match wait {
             Some(wait) => Err(too_many(wait)),
             None => Ok(()),
@@ -115,7 +125,7 @@ impl RateLimiter {
 
     /// Counts a failed credential attempt for `ip` and `identity`.
     pub fn record_failure(&self, ip: Option<IpAddr>, identity: Option<&str>, now: Instant) {
-        for key in [ip.map(|ip| format!("ip:{ip}")), identity.map(|i| format!("id:{i}"))].into_iter().flatten() {
+        for key in subjects(ip, identity) {
             let mut shard = self.failures[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner());
             if shard.len() >= SWEEP_AT {
                 shard.retain(|_, f| now.duration_since(f.last) <= FORGET_AFTER);
@@ -132,7 +142,7 @@ impl RateLimiter {
     /// A success clears the identity's failures (the IP's stay: one IP may
     /// be guessing many identities).
     pub fn record_success(&self, identity: &str) {
-        let key = format!("id:{identity}");
+        let key = Subject::Identity(identity.to_owned());
         self.failures[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
     }
 }

@@ -123,6 +123,7 @@ fn credential_path(path: &str) -> bool {
         "/api/v1/auth/login"
             | "/api/v1/auth/refresh"
             | "/api/v1/client/activate"
+            | "/api/v1/client/validate"
             | "/api/v1/client/heartbeat"
             | "/api/v1/client/deactivate"
             | "/api/v1/client/offline/activate"

@@ -109,8 +109,15 @@ pub async fn observe(
     if let Some(metrics) = metrics {
         metrics.observe(&method, &route, status, elapsed.as_secs_f64());
     }
+    let micros = elapsed.as_micros() as u64;
     span.in_scope(|| {
-        tracing::info!(status, micros = elapsed.as_micros() as u64, route = %route, "answered");
+        // The software's frequent, successful calls are counted in the metrics
+        // and logged only at debug; everything else at info.
+        if status < 400 && matches!(route.as_str(), "/api/v1/client/validate" | "/api/v1/client/heartbeat") {
+            tracing::debug!(status, micros, route = %route, "answered");
+        } else {
+            tracing::info!(status, micros, route = %route, "answered");
+        }
     });
     Ok(res)
 }

@@ -32,7 +32,7 @@ use crate::repositories::audit::{self, AuditCtx, Target};
 use crate::repositories::client::{self as repo, DeviceActivation, holds_seat};
 use crate::repositories::licenses::{self, LicenseRow, Status};
 use crate::repositories::scope::Scope;
-use crate::repositories::{devices, orders};
+use crate::repositories::{devices, license_users, orders};
 use crate::state::AppState;
 use crate::telemetry::current_request_id;
 
@@ -47,8 +47,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 pub const TOKEN_PREFIX: &str = "lat_";
-/// The most licenses one e-mail + password is tried against.
-const MAX_CANDIDATES: i64 = 10;
+/// The licenses one e-mail + password is tried against without a key. Every
+/// key-less attempt costs exactly this many password checks (padded with the
+/// dummy hash), so its time tells nothing about how many licenses the e-mail
+/// has; a user of more licenses sends the key.
+const MAX_CANDIDATES: usize = 3;
 
 // ---------------------------------------------------------------- input rules
 
@@ -434,7 +437,8 @@ fn take_device_seat(
         app_version: machine.app_version,
         offline,
         status: DEVICE_ACTIVE,
-        token_hash: token_hash.or(existing.as_ref().and_then(|d| d.token_hash.as_deref())),
+        // A new token replaces the old; an ended activation's token never comes back.
+        token_hash: token_hash.or(existing.as_ref().filter(|_| was_active).and_then(|d| d.token_hash.as_deref())),
         activated_at: existing.as_ref().filter(|_| was_active).map_or(now, |d| d.activated_at),
         last_seen_at: Some(now),
         deactivated_at: None,
@@ -710,17 +714,24 @@ async fn activate_user(
         Some(k) => Some(keys::normalize(k).ok_or_else(ApiError::invalid_credentials)?),
     };
     let (lookup_email, lookup_key) = (email.clone(), key.clone());
-    let candidates = state
+    // With a key at most one user matches; without, at most MAX_CANDIDATES.
+    let checks = if key.is_some() { 1 } else { MAX_CANDIDATES };
+    let mut candidates = state
         .db
-        .run(move |conn| Ok(repo::users_by_email(conn, &lookup_email, lookup_key.as_deref(), MAX_CANDIDATES)?))
-        .await?;
+        .run(move |conn| Ok(repo::users_by_email(conn, &lookup_email, lookup_key.as_deref(), checks as i64)?))
+        .await?
+        .into_iter();
     let mut matched = Vec::new();
-    if candidates.is_empty() {
-        state.hasher.verify(password.clone(), None).await?;
-    }
-    for (user, license) in candidates {
-        if state.hasher.verify(password.clone(), Some(user.password_hash.clone())).await? {
-            matched.push((user, license));
+    for _ in 0..checks {
+        match candidates.next() {
+            Some((user, license)) => {
+                if state.hasher.verify(password.clone(), Some(user.password_hash.clone())).await? {
+                    matched.push((user, license));
+                }
+            }
+            None => {
+                state.hasher.verify(password.clone(), None).await?;
+            }
         }
     }
     let (user, license) = match matched.len() {
@@ -742,6 +753,8 @@ async fn activate_user(
         .db
         .write(move |conn| {
             let license = lock_license(conn, &license.id)?;
+            // The user may have been removed since the password was checked.
+            license_users::find(conn, &license.id, &user.id)?.ok_or_else(ApiError::invalid_credentials)?;
             gate(&license, now)?;
             let lease_until = now + TimeDelta::seconds(i64::from(license.lease_seconds));
             let activation = match repo::open_activation(conn, &user.id)? {
@@ -876,7 +889,11 @@ fn judge_device(
     security(())
 )]
 #[post("/client/validate")]
-pub async fn validate(state: web::Data<AppState>, body: ClientJson<ValidateRequest>) -> ApiResult<HttpResponse> {
+pub async fn validate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ClientJson<ValidateRequest>,
+) -> ApiResult<HttpResponse> {
     let request = body.0;
     let now = state.clock.now();
     let (token, key) = match (request.activation_token.as_deref(), request.license_key.as_deref()) {
@@ -935,6 +952,10 @@ pub async fn validate(state: web::Data<AppState>, body: ClientJson<ValidateReque
             }
         })
         .await?;
+    if verdict.code == ValidationCode::NotFound {
+        // An unknown token or key is a failed credential: it counts toward the back-off.
+        state.limiter.record_failure(super::client_addr(&req), None, std::time::Instant::now());
+    }
     let valid = verdict.code == ValidationCode::Valid;
     let valid_until = match (&verdict.license, valid) {
         (Some(license), true) => {

@@ -82,7 +82,9 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
     Ok(value)
 }
 
-/// Turns serde's "missing field `x` at line 1 column 2" into (`x`, "is required").
+/// Turns serde's "missing field `x` at line 1 column 2" into (`x`, "is
+/// required"), and its type errors into what was expected — without the value
+/// sent, which may be a password.
 fn split_serde_message(path: &str, message: &str) -> (String, String) {
     let message = message.split(" at line ").next().unwrap_or(message);
     if let Some(rest) = message.strip_prefix("missing field `") {
@@ -91,20 +93,40 @@ fn split_serde_message(path: &str, message: &str) -> (String, String) {
         return (full, "is required".to_owned());
     }
     let field = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
-    (field, message.to_owned())
+    let message = match message.split_once(", expected ") {
+        Some((_, expected)) => format!("must be {}", plain_type(expected)),
+        None if message.starts_with("invalid") || message.starts_with("unknown") => "has an invalid value".to_owned(),
+        None => message.to_owned(),
+    };
+    (field, message)
 }
 
 /// The bytes of a body that must be JSON: 415 for another content type,
 /// 413 over the limit, 400 when empty.
 pub(crate) async fn required_json(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
-    if is_json(req) != Some(true) {
+    let json = is_json(req);
+    if json == Some(false) {
         return Err(unsupported_media_type());
     }
     let raw = read_body(req, payload).await?;
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::malformed("A JSON body is required."));
     }
+    if json.is_none() {
+        return Err(unsupported_media_type());
+    }
     Ok(raw)
+}
+
+/// serde's names for what it expected, in words a client developer reads.
+fn plain_type(expected: &str) -> String {
+    match expected {
+        "i32" | "i64" | "u8" | "u16" | "u32" | "u64" => "an integer".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        other if other.starts_with("struct ") || other == "a map" => "an object".to_owned(),
+        other => other.to_owned(),
+    }
 }
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
@@ -195,8 +217,12 @@ mod tests {
     fn missing_and_mistyped_fields_name_the_field() {
         let err = parse_json::<Sample>(b"{\"name\":\"a\"}").unwrap_err();
         assert_eq!(err.problem().errors.unwrap()["seats"], vec!["is required"]);
-        let err = parse_json::<Sample>(b"{\"name\":\"a\",\"seats\":\"x\"}").unwrap_err();
-        assert!(err.problem().errors.unwrap().contains_key("seats"));
+        let err = parse_json::<Sample>(b"{\"name\":\"secret-value\",\"seats\":\"x\"}").unwrap_err();
+        let errors = err.problem().errors.unwrap();
+        assert_eq!(errors["seats"], vec!["must be an integer"]);
+        let err = parse_json::<Sample>(b"{\"name\":123456789012,\"seats\":1}").unwrap_err();
+        let text = format!("{:?}", err.problem().errors);
+        assert!(!text.contains("123456789012"), "the value sent is not echoed: {text}");
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_HOURS: i64 = 24;
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// An unfinished reservation older than this is taken to be abandoned.
+pub const ABANDONED_AFTER_SECONDS: i64 = 120;
 
 /// A license manager of an order (its `id` is the account id).
 #[derive(Debug, Serialize, ToSchema)]
@@ -309,7 +311,15 @@ fn reserve(
         }
     };
     if let Some(record) = orders::idempotency_record(conn, principal, key, now)? {
-        return decide(record);
+        // A reservation whose request never finished (the caller went away
+        // mid-request, or the process stopped) is taken over, so the retry
+        // idempotency exists for is not refused for a day.
+        let abandoned =
+            record.order_id.is_none() && record.created_at < now - TimeDelta::seconds(ABANDONED_AFTER_SECONDS);
+        if !abandoned {
+            return decide(record);
+        }
+        orders::delete_idempotency(conn, &record.id)?;
     }
     let record = IdempotencyKey {
         id: ids::new_id(),

@@ -320,6 +320,7 @@ pub async fn update_user(
     let view = state
         .db
         .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
             let (license, _) = find_user(conn, &scope, &license_id, &user_id)?;
             let email = email.map(|e| normalize_email(&e));
             if let Some(email) = &email {
@@ -448,6 +449,7 @@ pub async fn reset_user_activation(
     let view = state
         .db
         .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
             let (license, user) = find_user(conn, &scope, &license_id, &user_id)?;
             end_user_activation(conn, &ctx, &license, &user_id, now, "reset")?;
             Ok(UserView::new(user, None))
@@ -477,6 +479,7 @@ pub async fn remove_user(
     state
         .db
         .write(move |conn| {
+            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
             let (license, user) = find_user(conn, &scope, &license_id, &user_id)?;
             end_user_activation(conn, &ctx, &license, &user_id, now, "user_removed")?;
             license_users::delete(conn, &user_id)?;

@@ -158,6 +158,10 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
+        // A file connection does not die: no `SELECT 1` on every checkout.
+        // A PostgreSQL connection can (server restart, failover), and diesel
+        // can't tell without asking, so it is checked.
+        .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
         .build(Manager { url: url.clone() })
         .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
 }

@@ -146,7 +146,7 @@ pub fn renew_activation(
     lease_expires_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<UserActivation> {
-    diesel::update(user_activations::table.find(id))
+    diesel::update(user_activations::table.find(id).filter(user_activations::ended_at.is_null()))
         .set((
             user_activations::token_hash.eq(token_hash),
             user_activations::hostname.eq(hostname),

@@ -56,6 +56,8 @@ async fn login_with_missing_fields_is_422_and_garbage_is_400() {
     app.raw(Method::POST, "/auth/login", None, Some("application/json"), Vec::new())
         .await
         .assert_problem(400, "MALFORMED_BODY");
+    // A bodiless POST needs no content type: it is missing its body, not mistyped.
+    app.raw(Method::POST, "/auth/login", None, None, Vec::new()).await.assert_problem(400, "MALFORMED_BODY");
 }
 
 #[actix_web::test]

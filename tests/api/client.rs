@@ -1616,3 +1616,37 @@ async fn verify_license_file_refuses_a_changed_byte_another_key_and_another_mach
     // The untouched file still passes: the refusals come from the changes.
     assert!(verify_license_file(&software.public_key, Some("hw-off"), file).0);
 }
+
+#[actix_web::test]
+async fn an_offline_activation_does_not_bring_back_an_ended_online_token() {
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-REVIVE", "m@revive.example").await;
+    let software = Software::new(&app).await;
+    let online = software.activate(&computer_key(&c), "pc-1").await;
+    let old_token = token(&online);
+    let device_id = online.body["device"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/licenses/{}/devices/{device_id}/deactivate", c.computer_license_id);
+    app.call(Method::POST, &path, Some(&c.manager_token), None).await.assert_status(200);
+
+    software.offline_activate(&request_file(&computer_key(&c), "pc-1", false)).await.assert_status(200);
+
+    let validated = software.validate_token(&old_token, "pc-1").await;
+    assert_eq!(validated.body["code"], "NOT_FOUND", "{}", validated.text);
+    software.heartbeat(&old_token, "pc-1").await.assert_problem(401, "INVALID_CREDENTIALS");
+}
+
+#[actix_web::test]
+async fn unknown_tokens_on_validate_count_toward_the_back_off() {
+    let app = TestApp::spawn().await;
+    let software = Software::new(&app).await;
+    for _ in 0..5 {
+        let answer = software.validate_token("lat_dnot-a-real-token", "pc-1").await;
+        assert_eq!(answer.body["code"], "NOT_FOUND");
+    }
+    // Refused before its body is read, so without a nonce to echo.
+    let limited = software
+        .post("/client/validate", json!({ "activation_token": "lat_dnot-a-real-token", "hardware_id": "pc-1" }))
+        .await;
+    limited.assert_problem(429, "RATE_LIMITED");
+    assert!(limited.header("retry-after").is_some());
+}

@@ -1136,3 +1136,63 @@ async fn removing_someone_who_is_no_manager_of_the_order_is_404() {
     assert_eq!(manager_emails(&app, &b.order_id).await, ["b@y.example"]);
     assert_eq!(app.count_events("order_manager.removed").await, 0);
 }
+
+#[actix_web::test]
+async fn an_abandoned_idempotency_reservation_is_taken_over_after_two_minutes() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.product("CAD").await;
+    let body = json!({
+        "number": "SO-ABANDONED",
+        "customer": { "company": "Gone Away GmbH" },
+        "licenses": [{ "product_code": "CAD", "kind": "user_based", "seats": 1 }],
+        "managers": [{ "email": "m@gone.example" }],
+    });
+    // A request that reserved the key and never finished (the caller went away).
+    let owner = format!("account:{}", app.get("/me", &app.admin_token).await.body["id"].as_str().unwrap());
+    let digest = license_server::crypto::sha256_hex(body.to_string());
+    let now = app.state.clock.now();
+    let record = license_server::models::orders::IdempotencyKey {
+        id: license_server::ids::new_id(),
+        principal: owner,
+        idem_key: "retry-me".into(),
+        request_hash: digest,
+        order_id: None,
+        created_at: now,
+        expires_at: now + chrono::TimeDelta::hours(24),
+    };
+    app.state
+        .db
+        .run(move |conn| {
+            diesel::insert_into(license_server::db::schema::idempotency_keys::table).values(&record).execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let send = || {
+        app.client
+            .post(app.url("/orders"))
+            .bearer_auth(&app.admin_token)
+            .header("idempotency-key", "retry-me")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let early = TestApp::answer(send().await.unwrap()).await;
+    early.assert_problem(409, "IDEMPOTENCY_IN_PROGRESS");
+
+    app.state.clock.advance(121);
+    let admin = app.login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD).await;
+    let retried = app
+        .client
+        .post(app.url("/orders"))
+        .bearer_auth(admin["access_token"].as_str().unwrap())
+        .header("idempotency-key", "retry-me")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let retried = TestApp::answer(retried).await;
+    assert_eq!(retried.assert_status(201)["number"], "SO-ABANDONED");
+}
