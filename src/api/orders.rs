@@ -528,11 +528,18 @@ pub async fn update_order_customer(
     Ok(web::Json(customer.into()))
 }
 
-/// The license managers of an order, in the order they were added.
+const MANAGER_SORTS: &[(&str, orders::ManagerSort)] = &[
+    ("created_at", orders::ManagerSort::CreatedAt),
+    ("email", orders::ManagerSort::Email),
+    ("name", orders::ManagerSort::Name),
+];
+
+/// The license managers of an order; sort by `created_at` (when added;
+/// default newest first), `email`, `name`.
 #[utoipa::path(
     tag = "orders",
-    params(("order_id" = String, Path, description = "Order id")),
-    responses((status = 200, body = Vec<ManagerSummary>)),
+    params(("order_id" = String, Path, description = "Order id"), ListParams),
+    responses((status = 200, description = "A page of the order's managers", body = Page<ManagerSummary>)),
     security(("bearer" = []), ("shop_key" = []))
 )]
 #[get("/orders/{order_id}/managers")]
@@ -540,17 +547,20 @@ pub async fn list_order_managers(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-) -> ApiResult<web::Json<Vec<ManagerSummary>>> {
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<Page<ManagerSummary>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let (page, sort, _) =
+        params.resolve(MANAGER_SORTS, Sort { field: orders::ManagerSort::CreatedAt, descending: true })?;
     let scope = scope_of(&caller.0);
     let managers = state
         .db
         .run(move |conn| {
             orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
-            Ok(orders::managers(conn, &id)?)
+            Ok(orders::managers_page(conn, &id, sort, page)?)
         })
         .await?;
-    Ok(web::Json(managers.into_iter().map(ManagerSummary::of).collect()))
+    Ok(web::Json(Page::new(managers, page, ManagerSummary::of)))
 }
 
 /// The answer to adding a manager.

@@ -96,6 +96,37 @@ pub fn managers(conn: &mut AnyConnection, order_id: &str) -> QueryResult<Vec<Acc
         .load(conn)
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManagerSort {
+    /// When the manager was added to the order.
+    CreatedAt,
+    Email,
+    Name,
+}
+
+/// A page of an order's managers.
+pub fn managers_page(
+    conn: &mut AnyConnection,
+    order_id: &str,
+    sort: Sort<ManagerSort>,
+    page: PageRequest,
+) -> QueryResult<Page<Account>> {
+    let of_order =
+        || order_managers::table.inner_join(accounts::table).filter(order_managers::order_id.eq(order_id.to_owned()));
+    let total = of_order().count().get_result(conn)?;
+    let query = of_order().select(Account::as_select()).into_boxed();
+    let query = match (sort.field, sort.descending) {
+        (ManagerSort::CreatedAt, false) => query.order((order_managers::created_at.asc(), accounts::id.asc())),
+        (ManagerSort::CreatedAt, true) => query.order((order_managers::created_at.desc(), accounts::id.desc())),
+        (ManagerSort::Email, false) => query.order((accounts::email.asc(), accounts::id.asc())),
+        (ManagerSort::Email, true) => query.order((accounts::email.desc(), accounts::id.desc())),
+        (ManagerSort::Name, false) => query.order((lower(accounts::name).asc(), accounts::id.asc())),
+        (ManagerSort::Name, true) => query.order((lower(accounts::name).desc(), accounts::id.desc())),
+    };
+    let items = query.limit(page.per_page).offset(page.offset()).load(conn)?;
+    Ok(Page { items, total })
+}
+
 pub fn add_manager(conn: &mut AnyConnection, link: &OrderManager) -> QueryResult<()> {
     diesel::insert_into(order_managers::table).values(link).execute(conn).map(|_| ())
 }

@@ -165,3 +165,32 @@ async fn an_unexpected_failure_answers_500_with_only_the_request_id() {
     assert!(!answer.text.to_lowercase().contains("products_gone"));
     assert!(!answer.text.to_lowercase().contains("sql"));
 }
+
+#[actix_web::test]
+async fn keys_from_files_are_used_instead_of_the_database() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    let dir = tempfile::tempdir().unwrap();
+    let signing = dir.path().join("signing.key");
+    let jwt = dir.path().join("jwt.key");
+    std::fs::write(&signing, format!("{}\n", B64.encode([5u8; 32]))).unwrap();
+    std::fs::write(&jwt, B64.encode([6u8; 48])).unwrap();
+    let (signing_path, jwt_path) = (signing.clone(), jwt.clone());
+    let app = TestApp::spawn_with(move |c| {
+        c.signing_key_file = Some(signing_path);
+        c.jwt_key_file = Some(jwt_path);
+    })
+    .await;
+
+    let expected = license_server::licensing::signing::LicenseSigner::from_seed(&[5u8; 32]);
+    let key = app.call(Method::GET, "/client/public-key", None, None).await;
+    assert_eq!(key.body["public_key"], expected.public_key_base64());
+    assert_eq!(key.body["key_id"], expected.key_id());
+
+    // An access token made with the file's secret is accepted.
+    let me = app.get("/me", &app.admin_token).await;
+    let id = me.assert_status(200)["id"].as_str().unwrap().to_owned();
+    let now = app.state.clock.now_utc().timestamp();
+    let forged_with_file_key = license_server::auth::jwt::JwtKeys::new(&[6u8; 48]).issue(&id, "f", now, 900);
+    assert_eq!(app.get("/me", &forged_with_file_key).await.status, 200);
+}

@@ -66,10 +66,11 @@ async fn manager_total(app: &TestApp) -> i64 {
     app.get("/managers", &app.admin_token).await.assert_status(200)["total"].as_i64().expect("total")
 }
 
-/// The e-mails of an order's managers as the admin sees them.
+/// The e-mails of an order's managers as the admin sees them, in the order they were added.
 async fn manager_emails(app: &TestApp, order_id: &str) -> Vec<String> {
-    let list = app.get(&format!("/orders/{order_id}/managers"), &app.admin_token).await;
-    list.assert_status(200).as_array().expect("array").iter().map(|m| m["email"].as_str().unwrap().to_owned()).collect()
+    let list = app.get(&format!("/orders/{order_id}/managers?sort=created_at"), &app.admin_token).await;
+    let items = list.assert_status(200)["items"].as_array().expect("items");
+    items.iter().map(|m| m["email"].as_str().unwrap().to_owned()).collect()
 }
 
 /// POSTs exactly these body bytes to /orders with an `Idempotency-Key`.
@@ -798,7 +799,7 @@ async fn the_shop_creates_and_reads_orders_and_their_managers() {
     assert_eq!(app.get(&path, &shop).await.assert_status(200)["id"], created["id"]);
     assert_eq!(listed(&app, "/orders", &shop).await, ["SO-1"]);
     let managers = app.get(&format!("{path}/managers"), &shop).await;
-    assert_eq!(managers.assert_status(200)[0]["email"], "max@acme.example");
+    assert_eq!(managers.assert_status(200)["items"][0]["email"], "max@acme.example");
     assert_eq!(app.count_events("order.created").await, 1);
 }
 
@@ -939,8 +940,9 @@ async fn order_managers_are_listed_for_admin_shop_and_manager() {
         .assert_status(201);
 
     for token in [&app.admin_token, &shop, &c.manager_token] {
-        let list = app.get(&path, token).await;
-        let list = list.assert_status(200).as_array().expect("an array").clone();
+        let list = app.get(&format!("{path}?sort=created_at"), token).await;
+        assert_eq!(list.body["total"], 2);
+        let list = list.assert_status(200)["items"].as_array().expect("an array").clone();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0], json!({ "id": c.manager_id, "email": "max@acme.example", "name": "Max Manager" }));
         assert_eq!(list[1]["email"], "second@acme.example");
@@ -1195,4 +1197,23 @@ async fn an_abandoned_idempotency_reservation_is_taken_over_after_two_minutes() 
         .unwrap();
     let retried = TestApp::answer(retried).await;
     assert_eq!(retried.assert_status(201)["number"], "SO-ABANDONED");
+}
+
+#[actix_web::test]
+async fn an_orders_managers_are_a_page_newest_first_by_default() {
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-1", "max@acme.example").await;
+    let path = format!("/orders/{}/managers", c.order_id);
+    for email in ["b@acme.example", "a@acme.example"] {
+        app.post(&path, &app.admin_token, json!({ "email": email })).await.assert_status(201);
+    }
+    let newest_first = app.get(&path, &c.manager_token).await;
+    let emails = |answer: &crate::helpers::Answer| -> Vec<String> {
+        answer.body["items"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(emails(&newest_first), ["a@acme.example", "b@acme.example", "max@acme.example"]);
+    let by_email = app.get(&format!("{path}?sort=email&per_page=2"), &c.manager_token).await;
+    assert_eq!(emails(&by_email), ["a@acme.example", "b@acme.example"]);
+    assert_eq!(by_email.body["total"], 3);
+    app.get(&format!("{path}?sort=password"), &c.manager_token).await.assert_problem(422, "VALIDATION_FAILED");
 }
