@@ -5,7 +5,7 @@ use license_server::models::audit_events::AuditEvent;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, TestApp};
+use crate::helpers::{ADMIN_EMAIL, TestApp, assert_rfc3339_utc, audit_events};
 
 /// Creates a key named `name` and returns the whole create answer.
 async fn create(app: &TestApp, name: &str) -> Value {
@@ -52,17 +52,6 @@ async fn all_events(app: &TestApp) -> Vec<AuditEvent> {
         .run(|conn| Ok(audit_events::table.select(AuditEvent::as_select()).load(conn)?))
         .await
         .expect("load events")
-}
-
-async fn events(app: &TestApp, action: &str) -> Vec<AuditEvent> {
-    all_events(app).await.into_iter().filter(|e| e.action == action).collect()
-}
-
-#[track_caller]
-fn assert_rfc3339_utc(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time string, got {value}"));
-    assert!(text.ends_with('Z'), "UTC time: {text}");
-    chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("RFC 3339 time {text}: {e}"))
 }
 
 // ---- create ----
@@ -138,7 +127,7 @@ async fn creating_a_key_writes_one_api_key_created_event_without_the_key() {
 
     let created = create(&app, "web shop").await;
 
-    let created_events = events(&app, "api_key.created").await;
+    let created_events = audit_events(&app, "api_key.created").await;
     assert_eq!(created_events.len(), 1);
     assert_eq!(created_events[0].subject_id.as_deref(), created["id"].as_str());
     assert_eq!(created_events[0].actor_kind, "admin");
@@ -270,7 +259,7 @@ async fn revoking_writes_one_api_key_revoked_event() {
 
     assert_eq!(app.delete(&path_of(&created), &app.admin_token).await.status, 204);
 
-    let revoked = events(&app, "api_key.revoked").await;
+    let revoked = audit_events(&app, "api_key.revoked").await;
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0].subject_id.as_deref(), created["id"].as_str());
     assert_eq!(revoked[0].actor_kind, "admin");

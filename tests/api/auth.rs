@@ -3,11 +3,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
-
-async fn refresh(app: &TestApp, token: &str) -> crate::helpers::Answer {
-    app.call(Method::POST, "/auth/refresh", None, Some(json!({ "refresh_token": token }))).await
-}
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, refresh};
 
 #[actix_web::test]
 async fn login_answers_tokens_and_the_account() {

@@ -21,7 +21,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Answer, Customer, TestApp};
+use crate::helpers::{Answer, Customer, TestApp, fresh_admin_token, patch_license, seats_used, utc_time};
 
 const BIN: &str = env!("CARGO_BIN_EXE_license-server");
 /// The password of every license user made here.
@@ -36,11 +36,6 @@ const BEGIN: &str = "-----BEGIN LICENSE FILE-----";
 const END: &str = "-----END LICENSE FILE-----";
 
 // ------------------------------------------------------------------ helpers
-
-fn time(value: &Value) -> DateTime<Utc> {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time, not {value}"));
-    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}")).to_utc()
-}
 
 /// An RFC 3339 time to the second.
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -125,7 +120,7 @@ impl<'a> Software<'a> {
         );
         let endpoint = path.strip_prefix("/client/").expect("a client path");
         assert_eq!(answer.body["endpoint"], endpoint, "endpoint; body: {}", answer.text);
-        time(&answer.body["issued_at"]);
+        utc_time(&answer.body["issued_at"]);
         answer.body.clone()
     }
 
@@ -139,7 +134,7 @@ impl<'a> Software<'a> {
         let answer = read(request.send().await.expect("request sent")).await;
         let after = self.app.state.clock.now_utc();
         self.verify_signature(&answer, path);
-        let issued_at = time(&answer.body["issued_at"]);
+        let issued_at = utc_time(&answer.body["issued_at"]);
         assert!(before <= issued_at && issued_at <= after, "issued_at {issued_at} not in [{before}, {after}]");
         answer
     }
@@ -209,12 +204,6 @@ fn token(answer: &Answer) -> String {
     answer.assert_status(200)["activation_token"].as_str().expect("activation_token").to_owned()
 }
 
-/// `seats_used` as the portal shows it (`token`: an admin's or manager's).
-async fn seats_used(app: &TestApp, token: &str, license_id: &str) -> i64 {
-    let license = app.get(&format!("/licenses/{license_id}"), token).await;
-    license.assert_status(200)["seats_used"].as_i64().expect("seats_used")
-}
-
 /// The portal's device list (`query` e.g. `status=all`).
 async fn portal_devices(app: &TestApp, license_id: &str, query: &str) -> Vec<Value> {
     let list = app.get(&format!("/licenses/{license_id}/devices?{query}"), &app.admin_token).await;
@@ -226,23 +215,13 @@ async fn portal_device(app: &TestApp, token: &str, license_id: &str, device_id: 
     device.assert_status(200).clone()
 }
 
-/// A fresh admin access token (after the clock moved past the first one's life).
-async fn fresh_admin_token(app: &TestApp) -> String {
-    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("access_token").to_owned()
-}
-
-/// Changes a license as the admin does.
-async fn patch_license(app: &TestApp, license_id: &str, changes: Value) {
-    app.patch(&format!("/licenses/{license_id}"), &app.admin_token, changes).await.assert_status(200);
-}
-
 async fn suspend(app: &TestApp, license_id: &str) {
-    patch_license(app, license_id, json!({ "status": "suspended" })).await;
+    patch_license(app, &app.admin_token, license_id, json!({ "status": "suspended" })).await;
 }
 
 async fn expire(app: &TestApp, license_id: &str) {
     let past = app.state.clock.now_utc() - TimeDelta::hours(1);
-    patch_license(app, license_id, json!({ "expires_at": rfc3339(past) })).await;
+    patch_license(app, &app.admin_token, license_id, json!({ "expires_at": rfc3339(past) })).await;
 }
 
 /// Adds a user (with [`PASSWORD`]) to a user-based license; answers its id.
@@ -802,7 +781,7 @@ async fn validate_by_token_or_by_key_is_valid_for_the_cache_window() {
         let body = answer.assert_status(200);
         assert_eq!(body["valid"], true);
         assert_eq!(body["code"], "VALID");
-        assert_eq!(time(&body["valid_until"]), time(&body["issued_at"]) + TimeDelta::seconds(DAY));
+        assert_eq!(utc_time(&body["valid_until"]), utc_time(&body["issued_at"]) + TimeDelta::seconds(DAY));
     }
 }
 
@@ -814,7 +793,7 @@ async fn valid_until_is_the_license_expiry_when_that_comes_first() {
     let key = computer_key(&c);
     let token = token(&software.activate(&key, "hw-1").await);
     let expiry = app.state.clock.now_utc() + TimeDelta::hours(2);
-    patch_license(&app, &c.computer_license_id, json!({ "expires_at": rfc3339(expiry) })).await;
+    patch_license(&app, &app.admin_token, &c.computer_license_id, json!({ "expires_at": rfc3339(expiry) })).await;
 
     let by_token = software.validate_token(&token, "hw-1").await;
     let by_key = software.validate_key(&key, "hw-1").await;
@@ -822,7 +801,7 @@ async fn valid_until_is_the_license_expiry_when_that_comes_first() {
     for answer in [&by_token, &by_key] {
         let body = answer.assert_status(200);
         assert_eq!(body["code"], "VALID");
-        assert_eq!(rfc3339(time(&body["valid_until"])), rfc3339(expiry));
+        assert_eq!(rfc3339(utc_time(&body["valid_until"])), rfc3339(expiry));
     }
 }
 
@@ -901,7 +880,7 @@ async fn validate_says_suspended_and_expired() {
 
     suspend(&app, &c.computer_license_id).await;
     let suspended = [software.validate_token(&token, "hw-1").await, software.validate_key(&key, "hw-1").await];
-    patch_license(&app, &c.computer_license_id, json!({ "status": "active" })).await;
+    patch_license(&app, &app.admin_token, &c.computer_license_id, json!({ "status": "active" })).await;
     expire(&app, &c.computer_license_id).await;
     let expired = [software.validate_token(&token, "hw-1").await, software.validate_key(&key, "hw-1").await];
 
@@ -969,7 +948,7 @@ async fn a_license_user_activates_with_the_email_in_any_case() {
     assert_eq!(body["license"]["kind"], "user_based");
     assert_eq!(body["user"]["id"], user_id.as_str());
     assert_eq!(body["user"]["email"], "lena@customer.example");
-    assert_eq!(time(&body["lease_expires_at"]), time(&body["issued_at"]) + TimeDelta::seconds(LEASE));
+    assert_eq!(utc_time(&body["lease_expires_at"]), utc_time(&body["issued_at"]) + TimeDelta::seconds(LEASE));
     let user = app.get(&format!("/licenses/{}/users/{user_id}", c.user_license_id), &c.manager_token).await;
     assert_eq!(user.assert_status(200)["activation"]["hardware_id"], "hw-1");
     assert_eq!(app.count_events("license_user.activated").await, 1);
@@ -987,7 +966,7 @@ async fn the_same_user_on_another_computer_is_already_active() {
     let answer = software.activate_user("lena@customer.example", PASSWORD, "hw-b").await;
 
     answer.assert_problem(409, "USER_ALREADY_ACTIVE");
-    assert_eq!(time(&answer.body["lease_expires_at"]), time(&first.body["lease_expires_at"]));
+    assert_eq!(utc_time(&answer.body["lease_expires_at"]), utc_time(&first.body["lease_expires_at"]));
 }
 
 #[actix_web::test]
@@ -1042,9 +1021,9 @@ async fn a_heartbeat_moves_the_lease_to_now_plus_lease_seconds_without_accumulat
     for answer in [&first, &second] {
         let body = answer.assert_status(200);
         assert_eq!(body["code"], "VALID");
-        assert_eq!(time(&body["lease_expires_at"]), time(&body["issued_at"]) + TimeDelta::seconds(LEASE));
+        assert_eq!(utc_time(&body["lease_expires_at"]), utc_time(&body["issued_at"]) + TimeDelta::seconds(LEASE));
     }
-    let moved = time(&second.body["lease_expires_at"]) - time(&first.body["lease_expires_at"]);
+    let moved = utc_time(&second.body["lease_expires_at"]) - utc_time(&first.body["lease_expires_at"]);
     assert!(moved < TimeDelta::seconds(5), "the lease accumulated: {moved}");
     let validated = software.validate_token(&token, "hw-1").await;
     assert_eq!(validated.assert_status(200)["code"], "VALID");
@@ -1168,7 +1147,7 @@ async fn a_device_heartbeat_updates_last_seen_at() {
     assert_eq!(body["device_id"], device_id);
     let admin = fresh_admin_token(&app).await;
     let device = portal_device(&app, &admin, &c.computer_license_id, device_id).await;
-    assert_eq!(time(&device["last_seen_at"]), time(&body["issued_at"]));
+    assert_eq!(utc_time(&device["last_seen_at"]), utc_time(&body["issued_at"]));
 }
 
 #[actix_web::test]
@@ -1328,9 +1307,9 @@ async fn an_offline_activation_answers_a_license_file_the_reference_check_accept
     assert_eq!((payload.product.code.as_str(), payload.product.name.as_str()), ("CODE-1001", "CODE-1001 product"));
     assert_eq!(payload.seats, 2);
     assert_eq!(payload.expires_at, None);
-    assert_eq!(payload.issued_at, time(&body["issued_at"]));
+    assert_eq!(payload.issued_at, utc_time(&body["issued_at"]));
     assert_eq!(payload.valid_until, payload.issued_at + TimeDelta::seconds(FILE_LIFETIME));
-    assert_eq!(time(&body["valid_until"]), payload.valid_until);
+    assert_eq!(utc_time(&body["valid_until"]), payload.valid_until);
     assert_eq!(body["device_id"], body["device"]["id"]);
     assert_eq!(body["hardware_id"], "hw-off");
     assert_eq!(body["license_id"], c.computer_license_id.as_str());
@@ -1395,7 +1374,7 @@ async fn an_offline_device_is_listed_as_offline_and_takes_a_seat() {
     assert_eq!(listed[0]["hostname"], "offline-ws");
     assert_eq!(listed[0]["offline"], true);
     assert_eq!(listed[0]["status"], "active");
-    assert_eq!(time(&listed[0]["valid_until"]), time(&body["valid_until"]));
+    assert_eq!(utc_time(&listed[0]["valid_until"]), utc_time(&body["valid_until"]));
     assert_eq!(seats_used(&app, &app.admin_token, &c.computer_license_id).await, 1);
     assert_eq!(app.count_events("device.activated").await, 1);
 }
@@ -1414,9 +1393,9 @@ async fn an_offline_computer_gets_a_new_file_on_the_same_seat() {
 
     let body = second.assert_status(200);
     assert_eq!(body["device"]["id"], first.body["device"]["id"]);
-    assert_eq!(time(&body["valid_until"]), time(&body["issued_at"]) + TimeDelta::seconds(FILE_LIFETIME));
-    assert!(time(&body["valid_until"]) >= time(&first.body["valid_until"]) + TimeDelta::seconds(DAY));
-    assert_eq!(time(&body["device"]["valid_until"]), time(&body["valid_until"]));
+    assert_eq!(utc_time(&body["valid_until"]), utc_time(&body["issued_at"]) + TimeDelta::seconds(FILE_LIFETIME));
+    assert!(utc_time(&body["valid_until"]) >= utc_time(&first.body["valid_until"]) + TimeDelta::seconds(DAY));
+    assert_eq!(utc_time(&body["device"]["valid_until"]), utc_time(&body["valid_until"]));
     let first_file = verify_file(first.body["license_file"].as_str().unwrap(), &software.key, None, Utc::now());
     let second_file = verify_file(body["license_file"].as_str().unwrap(), &software.key, None, Utc::now());
     assert_ne!(first_file.unwrap().file_id, second_file.unwrap().file_id);
@@ -1443,7 +1422,7 @@ async fn an_offline_file_runs_out_with_the_license_when_that_comes_first() {
     let c = app.order("1001", "max@customer.example").await;
     let software = Software::new(&app).await;
     let expiry = app.state.clock.now_utc() + TimeDelta::days(10);
-    patch_license(&app, &c.computer_license_id, json!({ "expires_at": rfc3339(expiry) })).await;
+    patch_license(&app, &app.admin_token, &c.computer_license_id, json!({ "expires_at": rfc3339(expiry) })).await;
 
     let answer = software.offline_activate(&request_file(&computer_key(&c), "hw-off", false)).await;
 
@@ -1458,7 +1437,7 @@ async fn offline_activation_is_refused_when_the_license_does_not_allow_it() {
     let app = TestApp::spawn().await;
     let c = app.order("1001", "max@customer.example").await;
     let software = Software::new(&app).await;
-    patch_license(&app, &c.computer_license_id, json!({ "offline_allowed": false })).await;
+    patch_license(&app, &app.admin_token, &c.computer_license_id, json!({ "offline_allowed": false })).await;
 
     let answer = software.offline_activate(&request_file(&computer_key(&c), "hw-off", false)).await;
 
@@ -1517,7 +1496,7 @@ async fn an_offline_deactivation_keeps_the_seat_until_the_file_runs_out() {
     let software = Software::new(&app).await;
     let key = computer_key(&c);
     let activated = software.offline_activate(&request_file(&key, "hw-off", false)).await;
-    let valid_until = time(&activated.assert_status(200)["valid_until"]);
+    let valid_until = utc_time(&activated.assert_status(200)["valid_until"]);
     let device_id = activated.body["device"]["id"].as_str().unwrap();
     software.activate(&key, "hw-online").await.assert_status(200);
 
@@ -1526,10 +1505,10 @@ async fn an_offline_deactivation_keeps_the_seat_until_the_file_runs_out() {
     let body = answer.assert_status(200);
     assert_eq!(body["code"], "DEACTIVATED");
     assert_eq!(body["device"]["status"], "deactivated");
-    assert_eq!(time(&body["device"]["seat_released_at"]), valid_until);
+    assert_eq!(utc_time(&body["device"]["seat_released_at"]), valid_until);
     let device = portal_device(&app, &app.admin_token, &c.computer_license_id, device_id).await;
     assert_eq!(device["status"], "deactivated");
-    assert_eq!(time(&device["seat_released_at"]), valid_until);
+    assert_eq!(utc_time(&device["seat_released_at"]), valid_until);
     assert_eq!(seats_used(&app, &app.admin_token, &c.computer_license_id).await, 2);
     software.activate(&key, "hw-new").await.assert_problem(409, "SEATS_EXHAUSTED");
     app.state.clock.advance(FILE_LIFETIME - 60);

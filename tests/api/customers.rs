@@ -1,16 +1,9 @@
 //! Tests of /customers: admins and the shop create, read and update them.
 
-use diesel::prelude::*;
-use license_server::models::audit_events::AuditEvent;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, TestApp};
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
+use crate::helpers::{ADMIN_EMAIL, TestApp, assert_rfc3339_utc, audit_events, customer_total, enc};
 
 /// The `company` of every item of a list answer, in order.
 fn companies(list: &Value) -> Vec<String> {
@@ -48,33 +41,6 @@ fn full_customer() -> Value {
 
 fn path_of(customer: &Value) -> String {
     format!("/customers/{}", customer["id"].as_str().expect("id"))
-}
-
-/// The audit events with this action.
-async fn events(app: &TestApp, action: &str) -> Vec<AuditEvent> {
-    use license_server::db::schema::audit_events;
-    let action = action.to_owned();
-    app.state
-        .db
-        .run(move |conn| {
-            Ok(audit_events::table
-                .filter(audit_events::action.eq(action))
-                .select(AuditEvent::as_select())
-                .load(conn)?)
-        })
-        .await
-        .expect("load events")
-}
-
-async fn total(app: &TestApp) -> i64 {
-    app.get("/customers", &app.admin_token).await.assert_status(200)["total"].as_i64().expect("total")
-}
-
-#[track_caller]
-fn assert_rfc3339_utc(value: &Value) {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time string, got {value}"));
-    assert!(text.ends_with('Z'), "UTC time: {text}");
-    chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("RFC 3339 time {text}: {e}"));
 }
 
 // ---- create, read, update ----
@@ -118,7 +84,7 @@ async fn creating_a_customer_writes_one_customer_created_event() {
 
     let customer = create(&app, full_customer()).await;
 
-    let events = events(&app, "customer.created").await;
+    let events = audit_events(&app, "customer.created").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].subject_id.as_deref(), customer["id"].as_str());
     assert_eq!(events[0].actor_kind, "admin");
@@ -213,7 +179,7 @@ async fn patching_a_customer_writes_one_customer_updated_event() {
 
     app.patch(&path_of(&created), &app.admin_token, json!({"company": "Muster Bau AG"})).await.assert_status(200);
 
-    let events = events(&app, "customer.updated").await;
+    let events = audit_events(&app, "customer.updated").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].subject_id.as_deref(), created["id"].as_str());
     assert_eq!(events[0].actor_kind, "admin");
@@ -231,7 +197,7 @@ async fn the_country_must_be_an_assigned_upper_case_alpha_2_code() {
         answer.assert_problem(422, "VALIDATION_FAILED");
         assert!(answer.body["errors"]["country"].is_array(), "{country}: {}", answer.text);
     }
-    assert_eq!(total(&app).await, 0);
+    assert_eq!(customer_total(&app).await, 0);
     for country in ["DE", "CH", "AT", "US", "GB"] {
         let body = create(&app, json!({"company": "X", "country": country})).await;
         assert_eq!(body["country"], country);
@@ -266,7 +232,7 @@ async fn a_non_empty_email_must_be_an_email_address() {
         patch.assert_problem(422, "VALIDATION_FAILED");
     }
 
-    assert_eq!(total(&app).await, 1);
+    assert_eq!(customer_total(&app).await, 1);
     assert_eq!(app.get(&path_of(&created), &app.admin_token).await.body["email"], "erika@muster-bau.example");
     assert_eq!(create(&app, json!({"company": "X", "email": ""})).await["email"], "");
 }
@@ -414,7 +380,7 @@ async fn a_missing_company_is_422() {
     assert_eq!(nothing.body["errors"]["company"], json!(["is required"]));
     others_only.assert_problem(422, "VALIDATION_FAILED");
     assert_eq!(others_only.body["errors"]["company"], json!(["is required"]));
-    assert_eq!(total(&app).await, 0);
+    assert_eq!(customer_total(&app).await, 0);
     assert_eq!(app.count_events("customer.created").await, 0);
 }
 
@@ -435,7 +401,7 @@ async fn too_long_or_empty_fields_are_422() {
         answer.assert_problem(422, "VALIDATION_FAILED");
         assert!(answer.body["errors"][field].is_array(), "{field}: {}", answer.text);
     }
-    assert_eq!(total(&app).await, 0);
+    assert_eq!(customer_total(&app).await, 0);
 }
 
 #[actix_web::test]
@@ -469,7 +435,7 @@ async fn wrong_types_are_422() {
     patch.assert_problem(422, "VALIDATION_FAILED");
     assert!(patch.body["errors"]["address"].is_array(), "{}", patch.text);
     array.assert_problem(422, "VALIDATION_FAILED");
-    assert_eq!(total(&app).await, 1);
+    assert_eq!(customer_total(&app).await, 1);
     assert_eq!(app.get(&path_of(&created), &app.admin_token).await.assert_status(200), &created);
     assert_eq!(app.count_events("customer.updated").await, 0);
 }
@@ -489,7 +455,7 @@ async fn malformed_json_is_400() {
         .await
         .assert_problem(400, "MALFORMED_BODY");
 
-    assert_eq!(total(&app).await, 1);
+    assert_eq!(customer_total(&app).await, 1);
     assert_eq!(app.get(&path_of(&created), &app.admin_token).await.assert_status(200), &created);
     assert_eq!(app.count_events("customer.created").await, 1);
     assert_eq!(app.count_events("customer.updated").await, 0);
@@ -510,7 +476,7 @@ async fn a_body_that_is_not_json_is_415() {
         .await
         .assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
 
-    assert_eq!(total(&app).await, 1);
+    assert_eq!(customer_total(&app).await, 1);
     assert_eq!(app.get(&path_of(&created), &app.admin_token).await.assert_status(200), &created);
 }
 
@@ -547,7 +513,7 @@ async fn without_a_token_every_customer_call_is_401() {
         answer.assert_problem(401, "INVALID_TOKEN");
         assert_eq!(answer.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
     }
-    assert_eq!(total(&app).await, 1);
+    assert_eq!(customer_total(&app).await, 1);
     assert_eq!(app.get(&path_of(&created), &app.admin_token).await.assert_status(200), &created);
     assert_eq!(app.count_events("customer.created").await, 1);
     assert_eq!(app.count_events("customer.updated").await, 0);
@@ -563,7 +529,7 @@ async fn the_shop_may_create_customers() {
     let body = answer.assert_status(201).clone();
     assert_eq!(body["company"], "Muster Bau GmbH");
     assert_eq!(app.get(&path_of(&body), &app.admin_token).await.assert_status(200), &body);
-    let events = events(&app, "customer.created").await;
+    let events = audit_events(&app, "customer.created").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].actor_kind, "shop");
     assert_eq!(events[0].subject_id.as_deref(), body["id"].as_str());
@@ -592,7 +558,7 @@ async fn the_shop_may_update_customers() {
 
     assert_eq!(answer.assert_status(200)["vat_id"], "DE999999999");
     assert_eq!(app.get(&path_of(&created), &app.admin_token).await.body["vat_id"], "DE999999999");
-    let events = events(&app, "customer.updated").await;
+    let events = audit_events(&app, "customer.updated").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].actor_kind, "shop");
 }
@@ -610,7 +576,7 @@ async fn a_revoked_shop_key_may_not_touch_customers() {
     app.post("/customers", &shop, json!({"company": "X"})).await.assert_problem(401, "INVALID_TOKEN");
     app.patch(&path_of(&created), &shop, json!({"company": "X"})).await.assert_problem(401, "INVALID_TOKEN");
 
-    assert_eq!(total(&app).await, 1);
+    assert_eq!(customer_total(&app).await, 1);
     assert_eq!(app.get(&path_of(&created), &app.admin_token).await.assert_status(200), &created);
 }
 

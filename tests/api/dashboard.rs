@@ -6,7 +6,7 @@ use license_server::models::seats::Device;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Customer, TestApp};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Customer, TestApp, patch_license};
 
 /// Stores a device of `license_id` as the client API would register it.
 async fn device(app: &TestApp, license_id: &str, hardware_id: &str, offline: bool, active: bool) {
@@ -57,10 +57,6 @@ fn in_days(app: &TestApp, days: i64) -> String {
 async fn add_manager(app: &TestApp, order_id: &str, token: &str, email: &str) {
     let answer = app.post(&format!("/orders/{order_id}/managers"), token, json!({ "email": email })).await;
     answer.assert_status(201);
-}
-
-async fn patch_license(app: &TestApp, token: &str, license_id: &str, body: Value) {
-    app.patch(&format!("/licenses/{license_id}"), token, body).await.assert_status(200);
 }
 
 /// Two customers: A with 2 users, an online, an offline and a deactivated

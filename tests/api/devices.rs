@@ -2,29 +2,14 @@
 //! listed and deactivated by managers and admins, never created here. Devices
 //! come from the client API, so tests insert them.
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta};
+use chrono::TimeDelta;
 use diesel::prelude::*;
 use license_server::db::schema::devices;
 use license_server::models::seats::Device;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-/// A fresh UUID that names nothing.
-fn unknown_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn time(value: &Value) -> NaiveDateTime {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time, not {value}"));
-    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}")).naive_utc()
-}
+use crate::helpers::{TestApp, enc, fresh_admin_token, seats_used, time, unknown_id};
 
 fn devices_of(license_id: &str) -> String {
     format!("/licenses/{license_id}/devices")
@@ -97,12 +82,6 @@ async fn stored(app: &TestApp, device_id: &str) -> Device {
         .expect("read device")
 }
 
-/// `seats_used` of a license as the admin sees it.
-async fn seats_used(app: &TestApp, token: &str, license_id: &str) -> i64 {
-    let license = app.get(&format!("/licenses/{license_id}"), token).await;
-    license.assert_status(200)["seats_used"].as_i64().expect("seats_used")
-}
-
 /// The `hardware_id` of every listed device, in order.
 fn hardware_ids(list: &Value) -> Vec<String> {
     list["items"]
@@ -116,11 +95,6 @@ fn hardware_ids(list: &Value) -> Vec<String> {
 /// Lists (asserts 200) and answers the hardware ids.
 async fn listed(app: &TestApp, token: &str, path: &str) -> Vec<String> {
     hardware_ids(app.get(path, token).await.assert_status(200))
-}
-
-/// A new admin access token (after the clock moved past the old one's life).
-async fn admin_token(app: &TestApp) -> String {
-    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_owned()
 }
 
 #[actix_web::test]
@@ -380,7 +354,7 @@ async fn an_offline_device_keeps_its_seat_until_its_license_file_runs_out() {
     assert_eq!(app.count_events("device.deactivated").await, 1);
 
     app.state.clock.advance(86_400 - 60);
-    let admin = admin_token(&app).await;
+    let admin = fresh_admin_token(&app).await;
     assert_eq!(seats_used(&app, &admin, license).await, 2, "still held a minute before the file runs out");
     app.state.clock.advance(61);
     assert_eq!(seats_used(&app, &admin, license).await, 1);

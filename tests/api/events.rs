@@ -1,39 +1,21 @@
 //! Tests of GET /events, the audit trail: admins read every event, managers
 //! those of their orders; filters, order, and what an event never holds.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+use chrono::{NaiveDateTime, SecondsFormat};
 use diesel::prelude::*;
 use license_server::db::schema::audit_events;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, Customer, TestApp};
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-fn time(value: &Value) -> NaiveDateTime {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time, not {value}"));
-    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}")).naive_utc()
-}
+use crate::helpers::{ADMIN_EMAIL, Customer, TestApp, enc, ids, items, time};
 
 /// GET /events with this query (asserts 200).
 async fn events(app: &TestApp, token: &str, query: &str) -> Value {
     app.get(&format!("/events?per_page=200&{query}"), token).await.assert_status(200).clone()
 }
 
-fn items(list: &Value) -> &Vec<Value> {
-    list["items"].as_array().expect("items")
-}
-
 fn actions(list: &Value) -> Vec<String> {
     items(list).iter().map(|e| e["action"].as_str().expect("action").to_owned()).collect()
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    items(list).iter().map(|e| e["id"].as_str().expect("id").to_owned()).collect()
 }
 
 /// Every row of the audit trail, straight from the database.

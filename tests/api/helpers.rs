@@ -6,9 +6,11 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use license_server::config::Config;
 use license_server::db::{self, DatabaseUrl};
+use license_server::models::audit_events::AuditEvent;
 use license_server::state::AppState;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -16,6 +18,8 @@ use tokio::sync::OnceCell;
 
 pub const ADMIN_EMAIL: &str = "admin@cre-do.example";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+/// The alphabet of license keys (Crockford base32).
+pub const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// The PostgreSQL server URL of this run, if any.
 pub fn postgres_url() -> Option<String> {
@@ -349,4 +353,110 @@ impl TestApp {
 
 fn is_ops(path: &str) -> bool {
     ["/health", "/ready", "/metrics", "/swagger-ui", "/api-docs"].iter().any(|p| path.starts_with(p))
+}
+
+// ------------------------------------------- helpers shared by the test modules
+
+/// A query-string value, percent-encoded.
+pub fn enc(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A fresh UUID that names nothing.
+pub fn unknown_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The `id` of an object of an answer.
+pub fn id_of(value: &Value) -> String {
+    value["id"].as_str().unwrap_or_else(|| panic!("an id in {value}")).to_owned()
+}
+
+/// The items of a list answer (a page), in order.
+pub fn items(list: &Value) -> &Vec<Value> {
+    list["items"].as_array().expect("items")
+}
+
+/// The ids of the items of a list answer, in order.
+pub fn ids(list: &Value) -> Vec<String> {
+    items(list).iter().map(id_of).collect()
+}
+
+/// The `email` of every item of a list answer, in order.
+pub fn emails(list: &Value) -> Vec<String> {
+    items(list).iter().map(|m| m["email"].as_str().expect("email").to_owned()).collect()
+}
+
+/// An RFC 3339 time of an answer, in UTC.
+pub fn utc_time(value: &Value) -> DateTime<Utc> {
+    let text = value.as_str().unwrap_or_else(|| panic!("a time, not {value}"));
+    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}")).to_utc()
+}
+
+/// An RFC 3339 time of an answer as the naive UTC time of the database rows.
+pub fn time(value: &Value) -> NaiveDateTime {
+    utc_time(value).naive_utc()
+}
+
+/// Asserts an RFC 3339 time string in UTC (`…Z`) and returns it parsed.
+#[track_caller]
+pub fn assert_rfc3339_utc(value: &Value) -> DateTime<FixedOffset> {
+    let text = value.as_str().unwrap_or_else(|| panic!("a time string, got {value}"));
+    assert!(text.ends_with('Z'), "UTC time: {text}");
+    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("RFC 3339 time {text}: {e}"))
+}
+
+/// Asserts a 422 VALIDATION_FAILED problem with at least one message for `field`.
+#[track_caller]
+pub fn assert_field_error(answer: &Answer, field: &str) {
+    answer.assert_problem(422, "VALIDATION_FAILED");
+    let messages = &answer.body["errors"][field];
+    assert!(messages.as_array().is_some_and(|m| !m.is_empty()), "errors.{field} in {}", answer.text);
+}
+
+/// The audit events with this action, straight from the database.
+pub async fn audit_events(app: &TestApp, action: &str) -> Vec<AuditEvent> {
+    use license_server::db::schema::audit_events;
+    let action = action.to_owned();
+    app.state
+        .db
+        .run(move |conn| {
+            Ok(audit_events::table
+                .filter(audit_events::action.eq(action))
+                .select(AuditEvent::as_select())
+                .load(conn)?)
+        })
+        .await
+        .expect("load events")
+}
+
+/// Creates a product with this code and name as the admin (asserts 201) and returns it.
+pub async fn create_product(app: &TestApp, code: &str, name: &str) -> Value {
+    app.post("/products", &app.admin_token, json!({ "code": code, "name": name })).await.assert_status(201).clone()
+}
+
+/// The `total` of the customer list as the admin sees it (asserts 200).
+pub async fn customer_total(app: &TestApp) -> i64 {
+    app.get("/customers", &app.admin_token).await.assert_status(200)["total"].as_i64().expect("total")
+}
+
+/// `seats_used` of a license as the portal shows it to `token` (an admin's or manager's).
+pub async fn seats_used(app: &TestApp, token: &str, license_id: &str) -> i64 {
+    let license = app.get(&format!("/licenses/{license_id}"), token).await;
+    license.assert_status(200)["seats_used"].as_i64().expect("seats_used")
+}
+
+/// Changes a license as `token` (asserts 200).
+pub async fn patch_license(app: &TestApp, token: &str, license_id: &str, changes: Value) {
+    app.patch(&format!("/licenses/{license_id}"), token, changes).await.assert_status(200);
+}
+
+/// POST /auth/refresh with this refresh token (whatever the answer).
+pub async fn refresh(app: &TestApp, token: &str) -> Answer {
+    app.call(Method::POST, "/auth/refresh", None, Some(json!({ "refresh_token": token }))).await
+}
+
+/// A new admin access token (after the clock moved past the first one's life).
+pub async fn fresh_admin_token(app: &TestApp) -> String {
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("access_token").to_owned()
 }

@@ -7,37 +7,13 @@ use license_server::models::seats::LicenseUser;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, TestApp};
-
-const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("an id in {value}")).to_owned()
-}
-
-/// A fresh UUID that names nothing.
-fn unknown_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// The ids of the items of a list answer, in order.
-fn ids(list: &Value) -> Vec<String> {
-    list["items"].as_array().expect("items").iter().map(id_of).collect()
-}
+use crate::helpers::{
+    CROCKFORD, TestApp, assert_field_error, assert_rfc3339_utc, create_product, enc, id_of, ids, unknown_id, utc_time,
+};
 
 /// The license ids listed at `path` for `token` (asserts 200).
 async fn listed(app: &TestApp, path: &str, token: &str) -> Vec<String> {
     ids(app.get(path, token).await.assert_status(200))
-}
-
-/// Creates a product with this code and name (asserts 201).
-async fn product(app: &TestApp, code: &str, name: &str) -> Value {
-    app.post("/products", &app.admin_token, json!({ "code": code, "name": name })).await.assert_status(201).clone()
 }
 
 /// Creates an order (admin) for `company` with these licenses and one new manager.
@@ -60,24 +36,6 @@ async fn issue(app: &TestApp, order_id: &str, terms: Value) -> Value {
 
 fn license_path(id: &str) -> String {
     format!("/licenses/{id}")
-}
-
-#[track_caller]
-fn assert_field_error(answer: &Answer, field: &str) {
-    answer.assert_problem(422, "VALIDATION_FAILED");
-    let messages = &answer.body["errors"][field];
-    assert!(messages.as_array().is_some_and(|m| !m.is_empty()), "errors.{field} in {}", answer.text);
-}
-
-#[track_caller]
-fn assert_rfc3339_utc(value: &Value) {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time string, got {value}"));
-    assert!(text.ends_with('Z'), "UTC time: {text}");
-    chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("RFC 3339 time {text}: {e}"));
-}
-
-fn time(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(value.as_str().expect("a time")).expect("RFC 3339")
 }
 
 /// Adds `n` users to a license directly in the database (the API for users
@@ -184,7 +142,7 @@ async fn an_unknown_or_malformed_license_id_is_404() {
 async fn issuing_a_license_into_an_order_answers_201() {
     let app = TestApp::spawn().await;
     let c = app.order("SO-1", "max@acme.example").await;
-    let viewer = product(&app, "VIEW", "Viewer").await;
+    let viewer = create_product(&app, "VIEW", "Viewer").await;
 
     let answer = app
         .post(
@@ -204,7 +162,7 @@ async fn issuing_a_license_into_an_order_answers_201() {
     assert_eq!(license["status"], "active");
     assert_eq!(license["offline_allowed"], false);
     assert_eq!(license["lease_seconds"], 120);
-    assert_eq!(time(&license["expires_at"]), time(&json!("2031-01-01T00:00:00Z")));
+    assert_eq!(utc_time(&license["expires_at"]), utc_time(&json!("2031-01-01T00:00:00Z")));
     assert_eq!(license["product"], json!({ "id": viewer["id"], "code": "VIEW", "name": "Viewer" }));
     assert_eq!(license["order"], json!({ "id": c.order_id, "number": "SO-1" }));
     assert_eq!(license["customer"]["company"], "Company of SO-1");
@@ -235,7 +193,7 @@ async fn the_shop_issues_licenses_by_product_id() {
     let app = TestApp::spawn().await;
     let shop = app.shop_key().await;
     let c = app.order("SO-1", "max@acme.example").await;
-    let viewer = product(&app, "VIEW", "Viewer").await;
+    let viewer = create_product(&app, "VIEW", "Viewer").await;
 
     let answer = app
         .post(
@@ -605,8 +563,8 @@ async fn licenses_are_filtered_by_expires_before() {
 #[actix_web::test]
 async fn licenses_are_searched_by_key_product_order_and_company() {
     let app = TestApp::spawn().await;
-    product(&app, "CAD", "Drafting Suite").await;
-    product(&app, "VIEW", "Viewer Pro").await;
+    create_product(&app, "CAD", "Drafting Suite").await;
+    create_product(&app, "VIEW", "Viewer Pro").await;
     let acme =
         order(&app, "SO-1001", "Acme Tools", json!([{ "product_code": "CAD", "kind": "user_based", "seats": 1 }]))
             .await;
@@ -665,9 +623,9 @@ async fn licenses_sort_by_expiry_with_perpetual_ones_last() {
 #[actix_web::test]
 async fn licenses_sort_by_created_at_product_and_order() {
     let app = TestApp::spawn().await;
-    product(&app, "A", "Alpha").await;
-    product(&app, "B", "Beta").await;
-    product(&app, "G", "Gamma").await;
+    create_product(&app, "A", "Alpha").await;
+    create_product(&app, "B", "Beta").await;
+    create_product(&app, "G", "Gamma").await;
     let mut made = Vec::new();
     for (number, code) in [("SO-3", "B"), ("SO-1", "G"), ("SO-2", "A")] {
         let o = order(&app, number, "Acme", json!([{ "product_code": code, "kind": "user_based", "seats": 1 }])).await;
@@ -728,12 +686,12 @@ async fn an_admin_changes_the_terms_of_a_license() {
 
     let license = answer.assert_status(200).clone();
     assert_eq!(license["seats"], 10);
-    assert_eq!(time(&license["expires_at"]), time(&json!("2031-01-01T00:00:00Z")));
+    assert_eq!(utc_time(&license["expires_at"]), utc_time(&json!("2031-01-01T00:00:00Z")));
     assert_eq!(license["offline_allowed"], false);
     assert_eq!(license["lease_seconds"], 3600);
     assert_eq!(license["status"], "active");
     assert_eq!(license["key"], c.order["licenses"][0]["key"], "the key stays");
-    assert!(time(&license["updated_at"]) > time(&license["created_at"]));
+    assert!(utc_time(&license["updated_at"]) > utc_time(&license["created_at"]));
     assert_eq!(app.get(&license_path(&c.user_license_id), &c.manager_token).await.assert_status(200), &license);
     assert_eq!(app.count_events("license.updated").await, 1);
 }
@@ -750,7 +708,11 @@ async fn absent_fields_stay_and_a_null_expiry_makes_a_license_perpetual() {
 
     let seats_only = seats_only.assert_status(200);
     assert_eq!(seats_only["seats"], 6);
-    assert_eq!(time(&seats_only["expires_at"]), time(&json!("2031-01-01T00:00:00Z")), "absent expires_at stays");
+    assert_eq!(
+        utc_time(&seats_only["expires_at"]),
+        utc_time(&json!("2031-01-01T00:00:00Z")),
+        "absent expires_at stays"
+    );
     let perpetual = perpetual.assert_status(200);
     assert_eq!(perpetual["expires_at"], Value::Null);
     assert_eq!(perpetual["seats"], 6);

@@ -2,27 +2,14 @@
 //! view, rename, disable and re-enable, issue a new password.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Answer, Customer, TestApp};
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-/// A fresh UUID that names nothing.
-fn unknown_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Answer, Customer, TestApp, assert_field_error, emails, enc, refresh, unknown_id,
+};
 
 fn manager_path(id: &str) -> String {
     format!("/managers/{id}")
-}
-
-/// The `email` of every item of a list answer, in order.
-fn emails(list: &Value) -> Vec<String> {
-    list["items"].as_array().expect("items").iter().map(|m| m["email"].as_str().expect("email").to_owned()).collect()
 }
 
 /// The e-mails listed at `path` by the admin (asserts 200).
@@ -34,21 +21,10 @@ async fn login(app: &TestApp, email: &str, password: &str) -> Answer {
     app.call(Method::POST, "/auth/login", None, Some(json!({ "email": email, "password": password }))).await
 }
 
-async fn refresh(app: &TestApp, token: &str) -> Answer {
-    app.call(Method::POST, "/auth/refresh", None, Some(json!({ "refresh_token": token }))).await
-}
-
 /// A fresh sign-in of the order's manager: (access token, refresh token).
 async fn sign_in(app: &TestApp, c: &Customer, email: &str) -> (String, String) {
     let login = app.login(email, &c.manager_password).await;
     (login["access_token"].as_str().unwrap().to_owned(), login["refresh_token"].as_str().unwrap().to_owned())
-}
-
-#[track_caller]
-fn assert_field_error(answer: &Answer, field: &str) {
-    answer.assert_problem(422, "VALIDATION_FAILED");
-    let messages = &answer.body["errors"][field];
-    assert!(messages.as_array().is_some_and(|m| !m.is_empty()), "errors.{field} in {}", answer.text);
 }
 
 // ---- reading ----

@@ -11,23 +11,10 @@ use license_server::db::AnyConnection;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, Answer, TestApp};
-
-const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("an id in {value}")).to_owned()
-}
-
-/// A fresh UUID that names nothing.
-fn unknown_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
+use crate::helpers::{
+    ADMIN_EMAIL, Answer, CROCKFORD, TestApp, assert_field_error, assert_rfc3339_utc, customer_total, enc, id_of,
+    unknown_id,
+};
 
 /// A new order's body: one user-based 3-seat license of product `code`, one manager.
 fn order_body(number: &str, company: &str, code: &str, manager: &str) -> Value {
@@ -56,10 +43,6 @@ async fn listed(app: &TestApp, path: &str, token: &str) -> Vec<String> {
 
 async fn order_total(app: &TestApp) -> i64 {
     app.get("/orders", &app.admin_token).await.assert_status(200)["total"].as_i64().expect("total")
-}
-
-async fn customer_total(app: &TestApp) -> i64 {
-    app.get("/customers", &app.admin_token).await.assert_status(200)["total"].as_i64().expect("total")
 }
 
 async fn manager_total(app: &TestApp) -> i64 {
@@ -98,20 +81,6 @@ fn assert_license_key(key: &Value) {
         assert_eq!(group.len(), 5, "groups of five: {key}");
         assert!(group.chars().all(|c| CROCKFORD.contains(c)), "Crockford base32: {key}");
     }
-}
-
-#[track_caller]
-fn assert_rfc3339_utc(value: &Value) {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time string, got {value}"));
-    assert!(text.ends_with('Z'), "UTC time: {text}");
-    chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("RFC 3339 time {text}: {e}"));
-}
-
-#[track_caller]
-fn assert_field_error(answer: &Answer, field: &str) {
-    answer.assert_problem(422, "VALIDATION_FAILED");
-    let messages = &answer.body["errors"][field];
-    assert!(messages.as_array().is_some_and(|m| !m.is_empty()), "errors.{field} in {}", answer.text);
 }
 
 // ---- create ----

@@ -1,16 +1,9 @@
 //! Tests of /products: admins manage products, the shop may read them.
 
-use diesel::prelude::*;
-use license_server::models::audit_events::AuditEvent;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, TestApp};
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
+use crate::helpers::{ADMIN_EMAIL, TestApp, assert_rfc3339_utc, audit_events, create_product, enc, id_of};
 
 /// The `code` of every item of a list answer, in order.
 fn codes(list: &Value) -> Vec<String> {
@@ -20,38 +13,6 @@ fn codes(list: &Value) -> Vec<String> {
 /// The product codes listed at `path` by the admin (asserts 200).
 async fn listed(app: &TestApp, path: &str) -> Vec<String> {
     codes(app.get(path, &app.admin_token).await.assert_status(200))
-}
-
-async fn create(app: &TestApp, code: &str, name: &str) -> Value {
-    let answer = app.post("/products", &app.admin_token, json!({ "code": code, "name": name })).await;
-    answer.assert_status(201).clone()
-}
-
-/// The audit events with this action.
-async fn events(app: &TestApp, action: &str) -> Vec<AuditEvent> {
-    use license_server::db::schema::audit_events;
-    let action = action.to_owned();
-    app.state
-        .db
-        .run(move |conn| {
-            Ok(audit_events::table
-                .filter(audit_events::action.eq(action))
-                .select(AuditEvent::as_select())
-                .load(conn)?)
-        })
-        .await
-        .expect("load events")
-}
-
-#[track_caller]
-fn assert_rfc3339_utc(value: &Value) {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time string, got {value}"));
-    assert!(text.ends_with('Z'), "UTC time: {text}");
-    chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("RFC 3339 time {text}: {e}"));
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().expect("id").to_owned()
 }
 
 // ---- create, read, update ----
@@ -78,7 +39,7 @@ async fn creating_a_product_answers_201_with_every_field() {
 async fn creating_a_product_trims_the_name() {
     let app = TestApp::spawn().await;
 
-    let body = create(&app, "CAD", "  CAD Basic \n").await;
+    let body = create_product(&app, "CAD", "  CAD Basic \n").await;
 
     assert_eq!(body["name"], "CAD Basic");
 }
@@ -87,9 +48,9 @@ async fn creating_a_product_trims_the_name() {
 async fn creating_a_product_writes_one_product_created_event() {
     let app = TestApp::spawn().await;
 
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
 
-    let events = events(&app, "product.created").await;
+    let events = audit_events(&app, "product.created").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].subject_id.as_deref(), Some(product["id"].as_str().unwrap()));
     assert_eq!(events[0].actor_kind, "admin");
@@ -99,7 +60,7 @@ async fn creating_a_product_writes_one_product_created_event() {
 #[actix_web::test]
 async fn a_created_product_reads_back_the_same() {
     let app = TestApp::spawn().await;
-    let created = create(&app, "CAD-PRO", "CAD Pro").await;
+    let created = create_product(&app, "CAD-PRO", "CAD Pro").await;
 
     let answer = app.get(&format!("/products/{}", id_of(&created)), &app.admin_token).await;
 
@@ -109,7 +70,7 @@ async fn a_created_product_reads_back_the_same() {
 #[actix_web::test]
 async fn patching_the_name_changes_only_the_name() {
     let app = TestApp::spawn().await;
-    let created = create(&app, "CAD-PRO", "CAD Pro").await;
+    let created = create_product(&app, "CAD-PRO", "CAD Pro").await;
     app.state.clock.advance(5);
 
     let answer =
@@ -129,7 +90,7 @@ async fn patching_the_name_changes_only_the_name() {
 #[actix_web::test]
 async fn patching_the_code_changes_only_the_code() {
     let app = TestApp::spawn().await;
-    let created = create(&app, "CAD-PRO", "CAD Pro").await;
+    let created = create_product(&app, "CAD-PRO", "CAD Pro").await;
 
     let answer =
         app.patch(&format!("/products/{}", id_of(&created)), &app.admin_token, json!({"code": "CAD-PLUS"})).await;
@@ -145,13 +106,13 @@ async fn patching_the_code_changes_only_the_code() {
 #[actix_web::test]
 async fn patching_a_product_writes_one_product_updated_event() {
     let app = TestApp::spawn().await;
-    let created = create(&app, "CAD", "CAD Basic").await;
+    let created = create_product(&app, "CAD", "CAD Basic").await;
 
     app.patch(&format!("/products/{}", id_of(&created)), &app.admin_token, json!({"name": "CAD Basic 2"}))
         .await
         .assert_status(200);
 
-    let events = events(&app, "product.updated").await;
+    let events = audit_events(&app, "product.updated").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].subject_id.as_deref(), created["id"].as_str());
     assert_eq!(app.count_events("product.created").await, 1);
@@ -160,7 +121,7 @@ async fn patching_a_product_writes_one_product_updated_event() {
 #[actix_web::test]
 async fn a_product_may_keep_its_own_code() {
     let app = TestApp::spawn().await;
-    let created = create(&app, "CAD", "CAD Basic").await;
+    let created = create_product(&app, "CAD", "CAD Basic").await;
 
     let answer = app
         .patch(&format!("/products/{}", id_of(&created)), &app.admin_token, json!({"code": "CAD", "name": "New"}))
@@ -174,7 +135,7 @@ async fn a_product_may_keep_its_own_code() {
 #[actix_web::test]
 async fn a_taken_code_on_create_is_409_and_creates_nothing() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD", "CAD Basic").await;
+    create_product(&app, "CAD", "CAD Basic").await;
 
     let answer = app.post("/products", &app.admin_token, json!({"code": "CAD", "name": "Another"})).await;
 
@@ -188,8 +149,8 @@ async fn a_taken_code_on_create_is_409_and_creates_nothing() {
 #[actix_web::test]
 async fn a_taken_code_on_patch_is_409_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD", "CAD Basic").await;
-    let other = create(&app, "CAM", "CAM Basic").await;
+    create_product(&app, "CAD", "CAD Basic").await;
+    let other = create_product(&app, "CAM", "CAM Basic").await;
 
     let answer =
         app.patch(&format!("/products/{}", id_of(&other)), &app.admin_token, json!({"code": "CAD", "name": "X"})).await;
@@ -205,7 +166,7 @@ async fn a_taken_code_on_patch_is_409_and_changes_nothing() {
 #[actix_web::test]
 async fn the_list_answers_a_page_of_full_products() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
 
     let answer = app.get("/products", &app.admin_token).await;
 
@@ -229,7 +190,7 @@ async fn an_empty_list_is_a_page_without_items() {
 async fn the_list_is_newest_first_by_default() {
     let app = TestApp::spawn().await;
     for code in ["FIRST", "SECOND", "THIRD"] {
-        create(&app, code, code).await;
+        create_product(&app, code, code).await;
         app.state.clock.advance(1);
     }
 
@@ -241,7 +202,7 @@ async fn the_list_sorts_by_code_name_and_created_at_both_ways() {
     let app = TestApp::spawn().await;
     // Creation, code and name orders all differ.
     for (code, name) in [("B", "Zeta"), ("C", "Alpha"), ("A", "Mu")] {
-        create(&app, code, name).await;
+        create_product(&app, code, name).await;
         app.state.clock.advance(1);
     }
 
@@ -256,7 +217,7 @@ async fn the_list_sorts_by_code_name_and_created_at_both_ways() {
 #[actix_web::test]
 async fn an_unknown_sort_field_is_422() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD", "CAD Basic").await;
+    create_product(&app, "CAD", "CAD Basic").await;
 
     for sort in ["price", "-price", "updated_at", "-", "code,name"] {
         let answer = app.get(&format!("/products?sort={}", enc(sort)), &app.admin_token).await;
@@ -268,9 +229,9 @@ async fn an_unknown_sort_field_is_422() {
 #[actix_web::test]
 async fn q_searches_code_and_name_ignoring_case() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD-PRO", "Drafting Suite").await;
-    create(&app, "CAM", "Milling with cad export").await;
-    create(&app, "VIEWER", "Viewer").await;
+    create_product(&app, "CAD-PRO", "Drafting Suite").await;
+    create_product(&app, "CAM", "Milling with cad export").await;
+    create_product(&app, "VIEWER", "Viewer").await;
 
     let mut found = listed(&app, "/products?q=CaD&sort=code").await;
     found.sort();
@@ -285,10 +246,10 @@ async fn q_searches_code_and_name_ignoring_case() {
 #[actix_web::test]
 async fn q_takes_percent_and_underscore_literally() {
     let app = TestApp::spawn().await;
-    create(&app, "A_B", "Plain").await;
-    create(&app, "AXB", "Plain").await;
-    create(&app, "SALE", "50% off").await;
-    create(&app, "FULL", "500 units").await;
+    create_product(&app, "A_B", "Plain").await;
+    create_product(&app, "AXB", "Plain").await;
+    create_product(&app, "SALE", "50% off").await;
+    create_product(&app, "FULL", "500 units").await;
 
     assert_eq!(listed(&app, &format!("/products?q={}", enc("a_b"))).await, ["A_B"]);
     assert_eq!(listed(&app, &format!("/products?q={}", enc("50%"))).await, ["SALE"]);
@@ -301,7 +262,7 @@ async fn pages_neither_skip_nor_repeat_products() {
     let mut all = Vec::new();
     for i in 0..5 {
         // Equal names: ties in the sort are broken by id.
-        all.push(create(&app, &format!("P{i}"), "Same name").await["code"].as_str().unwrap().to_owned());
+        all.push(create_product(&app, &format!("P{i}"), "Same name").await["code"].as_str().unwrap().to_owned());
     }
 
     for sort in ["-created_at", "name", "-name"] {
@@ -327,7 +288,7 @@ async fn pages_neither_skip_nor_repeat_products() {
 #[actix_web::test]
 async fn per_page_may_be_1_to_200() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD", "CAD Basic").await;
+    create_product(&app, "CAD", "CAD Basic").await;
 
     for query in ["per_page=0", "per_page=201", "per_page=-1", "page=0", "page=abc", "per_page=x"] {
         let answer = app.get(&format!("/products?{query}"), &app.admin_token).await;
@@ -390,7 +351,7 @@ async fn the_longest_code_and_name_are_accepted() {
     let code = format!("{}-_.9", "C".repeat(60));
     let name = "n".repeat(200);
 
-    let body = create(&app, &code, &name).await;
+    let body = create_product(&app, &code, &name).await;
 
     assert_eq!(body["code"], code);
     assert_eq!(body["name"], name);
@@ -399,7 +360,7 @@ async fn the_longest_code_and_name_are_accepted() {
 #[actix_web::test]
 async fn a_blank_name_is_422() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
 
     let created = app.post("/products", &app.admin_token, json!({"code": "CAM", "name": "   "})).await;
     let patched = app.patch(&format!("/products/{}", id_of(&product)), &app.admin_token, json!({"name": " \t "})).await;
@@ -413,7 +374,7 @@ async fn a_blank_name_is_422() {
 #[actix_web::test]
 async fn wrong_types_are_422() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let path = format!("/products/{}", id_of(&product));
 
     let code = app.post("/products", &app.admin_token, json!({"code": 5, "name": "x"})).await;
@@ -436,7 +397,7 @@ async fn wrong_types_are_422() {
 #[actix_web::test]
 async fn invalid_patches_change_nothing() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let path = format!("/products/{}", id_of(&product));
 
     for body in
@@ -452,7 +413,7 @@ async fn invalid_patches_change_nothing() {
 #[actix_web::test]
 async fn malformed_json_is_400() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let path = format!("/products/{}", id_of(&product));
     let token = Some(app.admin_token.as_str());
 
@@ -474,7 +435,7 @@ async fn malformed_json_is_400() {
 #[actix_web::test]
 async fn a_body_that_is_not_json_is_415() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let path = format!("/products/{}", id_of(&product));
     let token = Some(app.admin_token.as_str());
     let json_bytes = serde_json::to_vec(&json!({"code": "CAM", "name": "CAM"})).unwrap();
@@ -499,7 +460,7 @@ async fn a_body_that_is_not_json_is_415() {
 #[actix_web::test]
 async fn unknown_and_malformed_ids_are_404() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD", "CAD Basic").await;
+    create_product(&app, "CAD", "CAD Basic").await;
     let unknown = uuid::Uuid::new_v4().to_string();
 
     for id in [unknown.as_str(), "not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g"] {
@@ -514,7 +475,7 @@ async fn unknown_and_malformed_ids_are_404() {
 #[actix_web::test]
 async fn an_id_in_another_spelling_names_the_same_product() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let upper = id_of(&product).to_uppercase();
 
     let answer = app.get(&format!("/products/{upper}"), &app.admin_token).await;
@@ -525,7 +486,7 @@ async fn an_id_in_another_spelling_names_the_same_product() {
 #[actix_web::test]
 async fn deleting_a_product_is_405() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
 
     let answer = app.delete(&format!("/products/{}", id_of(&product)), &app.admin_token).await;
 
@@ -538,7 +499,7 @@ async fn deleting_a_product_is_405() {
 #[actix_web::test]
 async fn without_a_token_every_product_call_is_401() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let path = format!("/products/{}", id_of(&product));
 
     let answers = [
@@ -572,7 +533,7 @@ async fn a_garbage_token_or_unknown_api_key_is_401() {
 #[actix_web::test]
 async fn the_shop_may_list_and_read_products() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let shop = app.shop_key().await;
 
     let list = app.get("/products", &shop).await;
@@ -587,7 +548,7 @@ async fn the_shop_may_list_and_read_products() {
 async fn the_shop_may_search_sort_and_page_products() {
     let app = TestApp::spawn().await;
     for code in ["CAD", "CAM", "VIEW"] {
-        create(&app, code, code).await;
+        create_product(&app, code, code).await;
     }
     let shop = app.shop_key().await;
 
@@ -613,7 +574,7 @@ async fn the_shop_may_not_create_products() {
 #[actix_web::test]
 async fn the_shop_may_not_change_products() {
     let app = TestApp::spawn().await;
-    let product = create(&app, "CAD", "CAD Basic").await;
+    let product = create_product(&app, "CAD", "CAD Basic").await;
     let shop = app.shop_key().await;
     let path = format!("/products/{}", id_of(&product));
 
@@ -627,7 +588,7 @@ async fn the_shop_may_not_change_products() {
 #[actix_web::test]
 async fn a_refused_create_writes_no_event() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD", "CAD Basic").await;
+    create_product(&app, "CAD", "CAD Basic").await;
     let shop = app.shop_key().await;
 
     app.post("/products", &shop, json!({"code": "CAM", "name": "CAM"})).await.assert_problem(403, "FORBIDDEN");
@@ -644,7 +605,7 @@ async fn a_refused_create_writes_no_event() {
 #[actix_web::test]
 async fn a_page_far_past_the_end_is_empty_not_an_error() {
     let app = TestApp::spawn().await;
-    create(&app, "CAD", "CAD Basic").await;
+    create_product(&app, "CAD", "CAD Basic").await;
 
     let far = app.get("/products?page=1000000", &app.admin_token).await;
     assert_eq!(far.assert_status(200)["items"], json!([]));
@@ -664,8 +625,8 @@ async fn a_page_far_past_the_end_is_empty_not_an_error() {
 #[actix_web::test]
 async fn q_ignores_case_beyond_ascii() {
     let app = TestApp::spawn().await;
-    create(&app, "GRUNDRISS", "GRUNDRISS ÄNDERN").await;
-    create(&app, "OTHER", "Other").await;
+    create_product(&app, "GRUNDRISS", "GRUNDRISS ÄNDERN").await;
+    create_product(&app, "OTHER", "Other").await;
 
     assert_eq!(listed(&app, &format!("/products?q={}", enc("änd"))).await, ["GRUNDRISS"]);
     assert_eq!(listed(&app, &format!("/products?q={}", enc("ÄND"))).await, ["GRUNDRISS"]);

@@ -3,7 +3,7 @@
 //! their temporary activation and remove them; seats bound how many there are.
 //! Temporary activations come from the client API, so tests insert them.
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta};
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use futures_util::future::join_all;
 use license_server::auth::password::verify_now;
@@ -12,26 +12,7 @@ use license_server::models::seats::UserActivation;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, TestApp};
-
-/// A query-string value, percent-encoded.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-/// A fresh UUID that names nothing.
-fn unknown_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("an id in {value}")).to_owned()
-}
-
-fn time(value: &Value) -> NaiveDateTime {
-    let text = value.as_str().unwrap_or_else(|| panic!("a time, not {value}"));
-    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}")).naive_utc()
-}
+use crate::helpers::{Answer, TestApp, emails, enc, id_of, seats_used, time, unknown_id};
 
 fn users_of(license_id: &str) -> String {
     format!("/licenses/{license_id}/users")
@@ -132,20 +113,9 @@ async fn password_hash(app: &TestApp, user_id: &str) -> String {
         .expect("read password hash")
 }
 
-/// The `email` of every item of a list answer, in order.
-fn emails(list: &Value) -> Vec<String> {
-    list["items"].as_array().expect("items").iter().map(|u| u["email"].as_str().expect("email").to_owned()).collect()
-}
-
 /// Lists (asserts 200).
 async fn list(app: &TestApp, token: &str, path: &str) -> Value {
     app.get(path, token).await.assert_status(200).clone()
-}
-
-/// `seats_used` of a license as the admin sees it.
-async fn seats_used(app: &TestApp, license_id: &str) -> i64 {
-    let license = app.get(&format!("/licenses/{license_id}"), &app.admin_token).await;
-    license.assert_status(200)["seats_used"].as_i64().expect("seats_used")
 }
 
 #[actix_web::test]
@@ -166,7 +136,7 @@ async fn adding_a_user_by_email_alone_answers_it_with_a_generated_password() {
     let password = body["initial_password"].as_str().expect("a generated password");
     assert!(password.chars().count() >= 16, "{password}");
     assert!(verify_now(password, &password_hash(&app, &id_of(user)).await), "the answered password is the user's");
-    assert_eq!(seats_used(&app, &c.user_license_id).await, 1);
+    assert_eq!(seats_used(&app, &app.admin_token, &c.user_license_id).await, 1);
     assert_eq!(app.count_events("license_user.created").await, 1);
 }
 
@@ -257,8 +227,8 @@ async fn the_same_email_may_be_a_user_of_another_license() {
         app.post(&users_of(&b.user_license_id), &b.manager_token, json!({ "email": "Shared@Example.com" })).await;
 
     other.assert_status(201);
-    assert_eq!(seats_used(&app, &a.user_license_id).await, 1);
-    assert_eq!(seats_used(&app, &b.user_license_id).await, 1);
+    assert_eq!(seats_used(&app, &app.admin_token, &a.user_license_id).await, 1);
+    assert_eq!(seats_used(&app, &app.admin_token, &b.user_license_id).await, 1);
 }
 
 #[actix_web::test]
@@ -311,7 +281,7 @@ async fn a_full_license_refuses_one_more_user_with_seats_exhausted() {
     sixth.assert_problem(409, "SEATS_EXHAUSTED");
     assert_eq!(sixth.body["seats"], 5);
     assert_eq!(sixth.body["seats_used"], 5);
-    assert_eq!(seats_used(&app, &c.user_license_id).await, 5);
+    assert_eq!(seats_used(&app, &app.admin_token, &c.user_license_id).await, 5);
     let all = list(&app, &c.manager_token, &users_of(&c.user_license_id)).await;
     assert_eq!(all["total"], 5);
     assert!(!emails(&all).contains(&"six@customer.example".to_owned()));
@@ -334,7 +304,7 @@ async fn simultaneous_adds_never_take_more_than_the_seats() {
         assert_eq!(refused.body["seats_used"], 5);
     }
     assert_eq!(list(&app, &c.manager_token, &path).await["total"], 5);
-    assert_eq!(seats_used(&app, &c.user_license_id).await, 5);
+    assert_eq!(seats_used(&app, &app.admin_token, &c.user_license_id).await, 5);
     assert_eq!(app.count_events("license_user.created").await, 5);
 }
 
@@ -743,7 +713,7 @@ async fn deleting_a_user_frees_its_seat_and_ends_its_activation() {
     assert!(answer.text.is_empty());
     app.get(&user_at(license, &leaving), &c.manager_token).await.assert_problem(404, "NOT_FOUND");
     app.delete(&user_at(license, &leaving), &c.manager_token).await.assert_problem(404, "NOT_FOUND");
-    assert_eq!(seats_used(&app, license).await, 4);
+    assert_eq!(seats_used(&app, &app.admin_token, license).await, 4);
     assert_eq!(open_activations(&app, &leaving).await, 0);
     // The activation row is either kept as ended or removed with the user.
     assert_ne!(ended_at(&app, &activation.id).await, Some(None));
@@ -893,7 +863,7 @@ async fn the_shop_key_and_anonymous_callers_may_not_touch_users() {
     app.call(Method::GET, &users_of(license), None, None).await.assert_problem(401, "INVALID_TOKEN");
     app.call(Method::DELETE, &user_at(license, &user), None, None).await.assert_problem(401, "INVALID_TOKEN");
 
-    assert_eq!(seats_used(&app, license).await, 1);
+    assert_eq!(seats_used(&app, &app.admin_token, license).await, 1);
 }
 
 #[actix_web::test]
@@ -909,7 +879,7 @@ async fn an_admin_manages_the_users_of_any_license() {
     assert_eq!(emails(&seen_by_manager), ["anna@customer.example"]);
     app.patch(&user_at(license, &id), &app.admin_token, json!({ "name": "Anna" })).await.assert_status(200);
     assert_eq!(app.delete(&user_at(license, &id), &app.admin_token).await.status, 204);
-    assert_eq!(seats_used(&app, license).await, 0);
+    assert_eq!(seats_used(&app, &app.admin_token, license).await, 0);
 }
 
 #[actix_web::test]
@@ -949,7 +919,7 @@ async fn a_manager_of_another_customer_gets_404_for_its_users_and_changes_nothin
     assert_eq!(*after.assert_status(200), before);
     assert_eq!(after.body["activation"]["hardware_id"], "hw-anna");
     assert_eq!(password_hash(&app, &user).await, hash);
-    assert_eq!(seats_used(&app, license).await, 1);
+    assert_eq!(seats_used(&app, &app.admin_token, license).await, 1);
     let events_after = app.get("/events?per_page=200", &app.admin_token).await.assert_status(200)["total"].clone();
     assert_eq!(events_after, events);
     // The intruder's own (computer-based) license kind never leaks the victim's either.
