@@ -31,6 +31,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     durations: HistogramVec,
+    client: IntCounterVec,
 }
 
 impl Metrics {
@@ -47,9 +48,23 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("valid metric");
+        let client = IntCounterVec::new(
+            Opts::new(
+                "license_client_answers_total",
+                "Client API answers, by endpoint and code (VALID, SEATS_EXHAUSTED, …)",
+            ),
+            &["endpoint", "code"],
+        )
+        .expect("valid metric");
         registry.register(Box::new(requests.clone())).expect("metric registered once");
         registry.register(Box::new(durations.clone())).expect("metric registered once");
-        Self { registry, requests, durations }
+        registry.register(Box::new(client.clone())).expect("metric registered once");
+        Self { registry, requests, durations, client }
+    }
+
+    /// Counts one client answer (`code` is the validation code or the problem's code).
+    pub fn client_answer(&self, endpoint: &str, code: &str) {
+        self.client.with_label_values(&[endpoint, code]).inc();
     }
 
     /// The Prometheus text exposition of every metric.

@@ -57,10 +57,44 @@ pub async fn sign_client_responses(
             bytes = serde_json::to_vec(&map).unwrap_or_else(|_| bytes.to_vec()).into();
         }
     }
+    if let Some(metrics) = http_req.app_data::<web::Data<crate::telemetry::Metrics>>() {
+        // Only known endpoints become labels: unknown paths must not grow the series.
+        const KNOWN: [&str; 7] =
+            ["activate", "validate", "heartbeat", "deactivate", "offline/activate", "offline/deactivate", "public-key"];
+        let label = if KNOWN.contains(&endpoint.as_str()) { endpoint.as_str() } else { "other" };
+        metrics.client_answer(label, &answer_code(&bytes));
+    }
     let signature = state.signer.header_value(&bytes);
     let mut res = head.set_body(bytes);
     if let Ok(value) = HeaderValue::from_str(&signature) {
         res.headers_mut().insert(HeaderName::from_static(HEADER), value);
     }
     Ok(ServiceResponse::new(http_req, res).map_into_boxed_body())
+}
+
+/// The `code` of a client answer, for the metrics: found by a scan rather
+/// than a parse, to keep the hot path cheap (`"code":"…"` is a top-level field
+/// of every client body; a nested one never comes first).
+fn answer_code(body: &[u8]) -> String {
+    const NEEDLE: &[u8] = b"\"code\":\"";
+    body.windows(NEEDLE.len())
+        .position(|w| w == NEEDLE)
+        .and_then(|start| {
+            let rest = &body[start + NEEDLE.len()..];
+            let end = rest.iter().position(|b| *b == b'"')?;
+            let code = std::str::from_utf8(&rest[..end]).ok()?;
+            code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_').then(|| code.to_owned())
+        })
+        .unwrap_or_else(|| "NONE".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_answer_code_is_read_from_the_body() {
+        assert_eq!(super::answer_code(br#"{"valid":true,"code":"VALID","x":1}"#), "VALID");
+        assert_eq!(super::answer_code(br#"{"code":"SEATS_EXHAUSTED","seats":2}"#), "SEATS_EXHAUSTED");
+        assert_eq!(super::answer_code(br#"{"algorithm":"ed25519"}"#), "NONE");
+        assert_eq!(super::answer_code(br#"{"code":"<script>"}"#), "NONE");
+    }
 }

@@ -194,3 +194,28 @@ async fn keys_from_files_are_used_instead_of_the_database() {
     let forged_with_file_key = license_server::auth::jwt::JwtKeys::new(&[6u8; 48]).issue(&id, "f", now, 900);
     assert_eq!(app.get("/me", &forged_with_file_key).await.status, 200);
 }
+
+#[actix_web::test]
+async fn metrics_count_client_answers_by_endpoint_and_code() {
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-METRICS", "m@metrics.example").await;
+    let key = c.order["licenses"][1]["key"].as_str().unwrap().to_owned();
+    for hardware_id in ["pc-1", "pc-2", "pc-3"] {
+        let body = serde_json::json!({ "license_key": key, "hardware_id": hardware_id });
+        app.call(Method::POST, "/client/activate", None, Some(body)).await;
+    }
+    let body = serde_json::json!({ "license_key": key, "hardware_id": "pc-1" });
+    app.call(Method::POST, "/client/validate", None, Some(body)).await.assert_status(200);
+    app.call(Method::GET, "/client/no-such-endpoint-1", None, None).await.assert_problem(404, "NOT_FOUND");
+
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    for line in [
+        r#"license_client_answers_total{code="VALID",endpoint="activate"} 2"#,
+        r#"license_client_answers_total{code="SEATS_EXHAUSTED",endpoint="activate"} 1"#,
+        r#"license_client_answers_total{code="VALID",endpoint="validate"} 1"#,
+        r#"license_client_answers_total{code="NOT_FOUND",endpoint="other"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
+    assert!(!metrics.contains("no-such-endpoint"), "unknown paths must not become labels");
+}
