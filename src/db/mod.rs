@@ -100,11 +100,68 @@ pub struct Manager {
     url: DatabaseUrl,
 }
 
+/// How long a PostgreSQL connection may sit unused before a checkout checks it.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(30);
+
+/// A pooled connection with what the pool needs to know about its health.
+/// Derefs to [`AnyConnection`], so `&mut conn` passes for `&mut AnyConnection`.
+pub struct Conn {
+    inner: AnyConnection,
+    last_used: std::time::Instant,
+    broken: bool,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
+
+impl Conn {
+    /// After `f` ran on this connection: remember when, and after a failure
+    /// find out whether the connection itself died (a server restart), so the
+    /// pool drops it instead of handing it out again.
+    fn after_use(&mut self, failed: bool) {
+        self.last_used = std::time::Instant::now();
+        if failed && self.inner.batch_execute("SELECT 1").is_err() {
+            self.broken = true;
+        }
+    }
+}
+
 impl ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Conn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        let inner = self.open()?;
+        Ok(Conn { inner, last_used: std::time::Instant::now(), broken: false })
+    }
+
+    /// SQLite file connections don't die; a PostgreSQL connection unused for a
+    /// while is asked `SELECT 1` (a busy one proved itself moments ago, so the
+    /// hot path pays no extra round trip).
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        if matches!(conn.inner, AnyConnection::Postgresql(_)) && conn.last_used.elapsed() > CHECK_IDLE_AFTER {
+            conn.inner.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.broken || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(&mut conn.inner)
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<AnyConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
                 .map(AnyConnection::Postgresql)
@@ -136,14 +193,6 @@ impl ManageConnection for Manager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
-    }
 }
 
 pub type Pool = r2d2::Pool<Manager>;
@@ -158,10 +207,9 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
-        // A file connection does not die: no `SELECT 1` on every checkout.
-        // A PostgreSQL connection can (server restart, failover), and diesel
-        // can't tell without asking, so it is checked.
-        .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
+        // `Manager::is_valid` decides what a checkout costs: nothing for a
+        // file or a busy connection, `SELECT 1` for an idle PostgreSQL one.
+        .test_on_check_out(true)
         .build(Manager { url: url.clone() })
         .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
 }
@@ -304,7 +352,9 @@ impl Db {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            conn.after_use(result.is_err());
+            result
         })
         .await
         .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?

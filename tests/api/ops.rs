@@ -219,3 +219,35 @@ async fn metrics_count_client_answers_by_endpoint_and_code() {
     }
     assert!(!metrics.contains("no-such-endpoint"), "unknown paths must not become labels");
 }
+
+#[actix_web::test]
+async fn connections_killed_by_a_postgresql_restart_are_replaced_on_postgresql() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(_) = crate::helpers::postgres_url() else {
+        return; // SQLite file connections can't be killed from outside; the PostgreSQL run covers this.
+    };
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        app.get("/products", &app.admin_token).await.assert_status(200);
+    }
+    let license_server::db::DatabaseUrl::Postgres(url) = app.state.config.database.clone() else { unreachable!() };
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut conn)
+        .unwrap();
+    })
+    .await
+    .unwrap();
+
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(app.get("/products", &app.admin_token).await.status.as_u16());
+    }
+    let failed = statuses.iter().filter(|s| **s == 500).count();
+    assert!(failed <= app.state.config.db_pool_size as usize, "{statuses:?}");
+    assert!(statuses[statuses.len() - 4..].iter().all(|s| *s == 200), "the pool did not recover: {statuses:?}");
+}

@@ -561,7 +561,7 @@ fn hold_idempotency_lock(app: &TestApp) -> (mpsc::Sender<()>, std::thread::JoinH
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
         let mut conn = pool.get().expect("a connection");
-        let statements: &[&str] = match &*conn {
+        let statements: &[&str] = match &**conn {
             AnyConnection::Postgresql(_) => &["BEGIN", "LOCK TABLE idempotency_keys IN SHARE MODE"],
             AnyConnection::Sqlite(_) => &["BEGIN IMMEDIATE"],
         };
@@ -569,9 +569,9 @@ fn hold_idempotency_lock(app: &TestApp) -> (mpsc::Sender<()>, std::thread::JoinH
             if sql.is_empty() {
                 locked_tx.send(()).expect("signal");
                 let _ = release_rx.recv_timeout(Duration::from_secs(10));
-                diesel::sql_query("COMMIT").execute(&mut *conn).expect("commit");
+                diesel::sql_query("COMMIT").execute(&mut **conn).expect("commit");
             } else {
-                diesel::sql_query(sql).execute(&mut *conn).expect(sql);
+                diesel::sql_query(sql).execute(&mut **conn).expect(sql);
             }
         }
     });
