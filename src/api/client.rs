@@ -90,7 +90,7 @@ pub trait HasNonce {
     }
 }
 
-impl<T: DeserializeOwned + Validate + HasNonce + 'static> FromRequest for ClientJson<T> {
+impl<T: DeserializeOwned + Validate + HasNonce + utoipa::PartialSchema + 'static> FromRequest for ClientJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 

@@ -10,6 +10,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use utoipa::PartialSchema;
 use validator::Validate;
 
 use crate::error::{ApiError, ErrorCode, FieldErrors};
@@ -57,8 +58,10 @@ fn unsupported_media_type() -> ApiError {
 }
 
 /// Parses JSON: syntax errors are 400 `MALFORMED_BODY`, shape errors (missing
-/// field, wrong type, unknown value) are 422 with the field's path.
-pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+/// field, wrong type, unknown value) are 422 with the field's path. When
+/// top-level fields are missing, all of them are named at once (from the
+/// type's schema), not only the first serde stumbled on.
+pub fn parse_json<T: DeserializeOwned + Validate + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,
@@ -71,6 +74,9 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
                     let (field, message) = split_serde_message(&path, &message);
                     let mut errors = FieldErrors::new();
                     errors.insert(field, vec![message]);
+                    for missing in missing_required::<T>(bytes) {
+                        errors.entry(missing).or_insert_with(|| vec!["is required".to_owned()]);
+                    }
                     ApiError::validation(errors)
                 }
                 _ => ApiError::malformed(format!("The body is not valid JSON: {inner}.")),
@@ -80,6 +86,19 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
     de.end().map_err(|e| ApiError::malformed(format!("The body is not valid JSON: {e}.")))?;
     value.validate()?;
     Ok(value)
+}
+
+/// The required top-level fields of `T`'s schema that the JSON object in
+/// `bytes` lacks (only computed on the error path).
+fn missing_required<T: PartialSchema>(bytes: &[u8]) -> Vec<String> {
+    use utoipa::openapi::{RefOr, Schema};
+    let Ok(serde_json::Value::Object(body)) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Vec::new();
+    };
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => object.required.into_iter().filter(|f| !body.contains_key(f)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Turns serde's "missing field `x` at line 1 column 2" into (`x`, "is
@@ -129,7 +148,7 @@ fn plain_type(expected: &str) -> String {
     }
 }
 
-impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+impl<T: DeserializeOwned + Validate + PartialSchema + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
@@ -144,7 +163,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     }
 }
 
-impl<T: DeserializeOwned + Validate + 'static> FromRequest for OptionalJson<T> {
+impl<T: DeserializeOwned + Validate + PartialSchema + 'static> FromRequest for OptionalJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
@@ -197,7 +216,7 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    #[derive(Debug, Deserialize, Validate)]
+    #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
     struct Sample {
         #[validate(length(min = 1, message = "must not be empty"))]
         name: String,
@@ -223,6 +242,14 @@ mod tests {
         let err = parse_json::<Sample>(b"{\"name\":123456789012,\"seats\":1}").unwrap_err();
         let text = format!("{:?}", err.problem().errors);
         assert!(!text.contains("123456789012"), "the value sent is not echoed: {text}");
+    }
+
+    #[test]
+    fn every_missing_field_is_named_at_once() {
+        let err = parse_json::<Sample>(b"{}").unwrap_err();
+        let errors = err.problem().errors.unwrap();
+        assert_eq!(errors["name"], vec!["is required"]);
+        assert_eq!(errors["seats"], vec!["is required"]);
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub struct CreateLicense {
 
 /// The `order_id` of a `POST /licenses` body; its terms are read as
 /// [`LicenseTerms`] from the same bytes, so errors name the request's own fields.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 struct OrderOfLicense {
     order_id: String,
 }

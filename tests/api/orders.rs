@@ -1186,3 +1186,13 @@ async fn an_orders_managers_are_a_page_newest_first_by_default() {
     assert_eq!(by_email.body["total"], 3);
     app.get(&format!("{path}?sort=password"), &c.manager_token).await.assert_problem(422, "VALIDATION_FAILED");
 }
+
+#[actix_web::test]
+async fn an_empty_order_names_every_missing_field_at_once() {
+    let app = TestApp::spawn().await;
+    let answer = app.post("/orders", &app.admin_token, json!({})).await;
+    answer.assert_problem(422, "VALIDATION_FAILED");
+    for field in ["number", "licenses", "managers"] {
+        assert_eq!(answer.body["errors"][field][0], "is required", "{field}: {}", answer.text);
+    }
+}
