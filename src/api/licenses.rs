@@ -13,7 +13,7 @@ use super::extract::ValidJson;
 use super::{Created, ListParams, Page, audit_ctx, scope_of, utc};
 use crate::auth::{Admin, AdminOrShop, Caller};
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
-use crate::error::{ApiError, ApiResult, Checks, ErrorCode, FieldErrors};
+use crate::error::{ApiError, ApiResult, Checks, ErrorCode};
 use crate::ids;
 use crate::licensing::keys;
 use crate::models::catalog::Product;
@@ -440,9 +440,4 @@ fn strip_nulls(mut details: serde_json::Value, changes: &UpdateLicense) -> serde
         map.retain(|k, v| !v.is_null() || (k == "expires_at" && changes.expires_at.is_some()));
     }
     details
-}
-
-/// Field errors for an order's license list, prefixed `licenses[i]`.
-pub fn prefixed(errors: FieldErrors, prefix: &str) -> FieldErrors {
-    errors.into_iter().map(|(k, v)| (format!("{prefix}.{k}"), v)).collect()
 }

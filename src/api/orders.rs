@@ -310,7 +310,8 @@ fn reserve(
             ))
         }
     };
-    if let Some(record) = orders::idempotency_record(conn, principal, key, now)? {
+    orders::purge_idempotency(conn, now)?;
+    if let Some(record) = orders::idempotency_record(conn, principal, key)? {
         // A reservation whose request never finished (the caller went away
         // mid-request, or the process stopped) is taken over, so the retry
         // idempotency exists for is not refused for a day.
@@ -334,7 +335,7 @@ fn reserve(
     match diesel::Connection::transaction(conn, |c| orders::insert_idempotency(c, &record)) {
         Ok(()) => Ok(Reservation::Reserved(record.id)),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            match orders::idempotency_record(conn, principal, key, now)? {
+            match orders::idempotency_record(conn, principal, key)? {
                 Some(record) => decide(record),
                 None => Err(ApiError::new(ErrorCode::IdempotencyInProgress, "Retry shortly.")),
             }

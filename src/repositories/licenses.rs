@@ -12,7 +12,7 @@ use super::scope::{Scope, managed_orders};
 use crate::db::AnyConnection;
 use crate::db::schema::{customers, devices, license_users, licenses, orders, products};
 use crate::models::catalog::{Customer, Product};
-use crate::models::licenses::{COMPUTER_BASED, License, LicenseChangeset, USER_BASED};
+use crate::models::licenses::{License, LicenseChangeset};
 use crate::models::orders::Order;
 
 /// A license and what its view shows.
@@ -224,9 +224,6 @@ pub fn update(conn: &mut AnyConnection, id: &str, changes: &LicenseChangeset) ->
 pub fn find_row(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<License>> {
     licenses::table.find(id).select(License::as_select()).first(conn).optional()
 }
-
-/// The kind names as stored.
-pub const KINDS: [&str; 2] = [USER_BASED, COMPUTER_BASED];
 
 /// The license row, if `scope` may see it.
 pub fn find_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> QueryResult<Option<License>> {

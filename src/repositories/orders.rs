@@ -154,20 +154,9 @@ pub fn manager_count(conn: &mut AnyConnection, order_id: &str) -> QueryResult<i6
     order_managers::table.filter(order_managers::order_id.eq(order_id)).count().get_result(conn)
 }
 
-/// The idempotency record of `principal` and `key`, dropping it when expired.
-pub fn idempotency_record(
-    conn: &mut AnyConnection,
-    principal: &str,
-    key: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Option<IdempotencyKey>> {
-    diesel::delete(
-        idempotency_keys::table
-            .filter(idempotency_keys::principal.eq(principal))
-            .filter(idempotency_keys::idem_key.eq(key))
-            .filter(idempotency_keys::expires_at.le(now)),
-    )
-    .execute(conn)?;
+/// The idempotency record of `principal` and `key` (expired ones are purged
+/// first by [`purge_idempotency`]).
+pub fn idempotency_record(conn: &mut AnyConnection, principal: &str, key: &str) -> QueryResult<Option<IdempotencyKey>> {
     idempotency_keys::table
         .filter(idempotency_keys::principal.eq(principal))
         .filter(idempotency_keys::idem_key.eq(key))
@@ -191,7 +180,8 @@ pub fn delete_idempotency(conn: &mut AnyConnection, id: &str) -> QueryResult<()>
     diesel::delete(idempotency_keys::table.find(id)).execute(conn).map(|_| ())
 }
 
-/// Drops expired idempotency records (housekeeping; expired ones are ignored anyway).
+/// Drops expired idempotency records (an indexed delete on `expires_at`), so
+/// the table holds only the last day's keys.
 pub fn purge_idempotency(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::expires_at.le(now))).execute(conn)
 }

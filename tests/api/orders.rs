@@ -1196,3 +1196,35 @@ async fn an_empty_order_names_every_missing_field_at_once() {
         assert_eq!(answer.body["errors"][field][0], "is required", "{field}: {}", answer.text);
     }
 }
+
+#[actix_web::test]
+async fn expired_idempotency_keys_are_purged_when_a_new_key_is_reserved() {
+    use diesel::prelude::*;
+    use license_server::db::schema::idempotency_keys;
+    let app = TestApp::spawn().await;
+    app.product("CAD").await;
+    let order = |number: &str| {
+        json!({
+            "number": number,
+            "customer": { "company": "Purge GmbH" },
+            "licenses": [{ "product_code": "CAD", "kind": "user_based", "seats": 1 }],
+            "managers": [{ "email": "m@purge.example" }],
+        })
+    };
+    let send = |token: String, key: &'static str, body: Value| {
+        let request =
+            app.client.post(app.url("/orders")).bearer_auth(token).header("idempotency-key", key).json(&body).send();
+        async move { TestApp::answer(request.await.unwrap()).await }
+    };
+    send(app.admin_token.clone(), "first", order("SO-P1")).await.assert_status(201);
+    send(app.admin_token.clone(), "second", order("SO-P2")).await.assert_status(201);
+    let count = || async {
+        app.state.db.run(|conn| Ok(idempotency_keys::table.count().get_result::<i64>(conn)?)).await.unwrap()
+    };
+    assert_eq!(count().await, 2);
+
+    app.state.clock.advance(24 * 3600 + 1);
+    let admin = app.login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD).await;
+    send(admin["access_token"].as_str().unwrap().to_owned(), "third", order("SO-P3")).await.assert_status(201);
+    assert_eq!(count().await, 1, "only the new key is kept");
+}
