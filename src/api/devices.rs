@@ -152,12 +152,6 @@ pub async fn list_devices(
     Ok(web::Json(Page::new(rows, page, DeviceView::from)))
 }
 
-fn device_path(path: (String, String)) -> ApiResult<(String, String)> {
-    let license = ids::parse(&path.0).ok_or_else(ApiError::not_found)?;
-    let device = ids::parse(&path.1).ok_or_else(ApiError::not_found)?;
-    Ok((license, device))
-}
-
 /// One device.
 #[utoipa::path(
     tag = "devices",
@@ -171,7 +165,7 @@ pub async fn get_device(
     caller: Account,
     path: web::Path<(String, String)>,
 ) -> ApiResult<web::Json<DeviceView>> {
-    let (license_id, device_id) = device_path(path.into_inner())?;
+    let (license_id, device_id) = super::path_ids(path.into_inner())?;
     let scope = scope_of(&caller.0);
     let device = state
         .db
@@ -212,7 +206,7 @@ pub async fn deactivate_device(
     path: web::Path<(String, String)>,
     body: OptionalJson<DeactivateDevice>,
 ) -> ApiResult<web::Json<DeviceView>> {
-    let (license_id, device_id) = device_path(path.into_inner())?;
+    let (license_id, device_id) = super::path_ids(path.into_inner())?;
     let force = body.0.unwrap_or_default().force;
     let scope = scope_of(&caller.0);
     let is_admin = matches!(caller.0, Principal::Admin(_));

@@ -61,6 +61,14 @@ impl<T: Serialize> actix_web::Responder for Created<T> {
     }
 }
 
+/// The two ids of a nested path (`/licenses/{id}/users/{user_id}` …) in
+/// canonical form; a malformed id names nothing: 404.
+pub fn path_ids(path: (String, String)) -> Result<(String, String), ApiError> {
+    let first = crate::ids::parse(&path.0).ok_or_else(ApiError::not_found)?;
+    let second = crate::ids::parse(&path.1).ok_or_else(ApiError::not_found)?;
+    Ok((first, second))
+}
+
 /// An RFC 3339 UTC time as answered.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()

@@ -661,9 +661,7 @@ pub async fn remove_order_manager(
     caller: Account,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (order_id, manager_id) = path.into_inner();
-    let order_id = ids::parse(&order_id).ok_or_else(ApiError::not_found)?;
-    let manager_id = ids::parse(&manager_id).ok_or_else(ApiError::not_found)?;
+    let (order_id, manager_id) = super::path_ids(path.into_inner())?;
     let Account(principal, _) = caller;
     let scope = scope_of(&principal);
     let ctx = audit_ctx(&req, &principal);

@@ -116,13 +116,6 @@ fn email_taken() -> ApiError {
     ApiError::new(ErrorCode::EmailTaken, "This e-mail is already a user of this license.")
 }
 
-/// The ids of a user path, parsed (a malformed id names nothing: 404).
-fn user_path(path: (String, String)) -> ApiResult<(String, String)> {
-    let license = ids::parse(&path.0).ok_or_else(ApiError::not_found)?;
-    let user = ids::parse(&path.1).ok_or_else(ApiError::not_found)?;
-    Ok((license, user))
-}
-
 /// Filters of the user list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -271,7 +264,7 @@ pub async fn get_user(
     caller: Account,
     path: web::Path<(String, String)>,
 ) -> ApiResult<web::Json<UserView>> {
-    let (license_id, user_id) = user_path(path.into_inner())?;
+    let (license_id, user_id) = super::path_ids(path.into_inner())?;
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
     let view = state
@@ -312,7 +305,7 @@ pub async fn update_user(
     path: web::Path<(String, String)>,
     body: ValidJson<UpdateUser>,
 ) -> ApiResult<web::Json<UserView>> {
-    let (license_id, user_id) = user_path(path.into_inner())?;
+    let (license_id, user_id) = super::path_ids(path.into_inner())?;
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
@@ -378,7 +371,7 @@ pub async fn set_user_password(
     path: web::Path<(String, String)>,
     body: OptionalJson<SetPassword>,
 ) -> ApiResult<HttpResponse> {
-    let (license_id, user_id) = user_path(path.into_inner())?;
+    let (license_id, user_id) = super::path_ids(path.into_inner())?;
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let (check_scope, check_license, check_user) = (scope.clone(), license_id.clone(), user_id.clone());
@@ -442,7 +435,7 @@ pub async fn reset_user_activation(
     caller: Account,
     path: web::Path<(String, String)>,
 ) -> ApiResult<web::Json<UserView>> {
-    let (license_id, user_id) = user_path(path.into_inner())?;
+    let (license_id, user_id) = super::path_ids(path.into_inner())?;
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
@@ -472,7 +465,7 @@ pub async fn remove_user(
     caller: Account,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (license_id, user_id) = user_path(path.into_inner())?;
+    let (license_id, user_id) = super::path_ids(path.into_inner())?;
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
