@@ -62,7 +62,7 @@ pub async fn sign_client_responses(
         const KNOWN: [&str; 7] =
             ["activate", "validate", "heartbeat", "deactivate", "offline/activate", "offline/deactivate", "public-key"];
         let label = if KNOWN.contains(&endpoint.as_str()) { endpoint.as_str() } else { "other" };
-        metrics.client_answer(label, &answer_code(&bytes));
+        metrics.client_answer(label, answer_code(&bytes));
     }
     let signature = state.signer.header_value(&bytes);
     let mut res = head.set_body(bytes);
@@ -75,7 +75,7 @@ pub async fn sign_client_responses(
 /// The `code` of a client answer, for the metrics: found by a scan rather
 /// than a parse, to keep the hot path cheap (`"code":"…"` is a top-level field
 /// of every client body; a nested one never comes first).
-fn answer_code(body: &[u8]) -> String {
+fn answer_code(body: &[u8]) -> &str {
     const NEEDLE: &[u8] = b"\"code\":\"";
     body.windows(NEEDLE.len())
         .position(|w| w == NEEDLE)
@@ -83,9 +83,9 @@ fn answer_code(body: &[u8]) -> String {
             let rest = &body[start + NEEDLE.len()..];
             let end = rest.iter().position(|b| *b == b'"')?;
             let code = std::str::from_utf8(&rest[..end]).ok()?;
-            code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_').then(|| code.to_owned())
+            code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_').then_some(code)
         })
-        .unwrap_or_else(|| "NONE".to_owned())
+        .unwrap_or("NONE")
 }
 
 #[cfg(test)]
