@@ -49,6 +49,7 @@ pub enum ErrorCode {
     UserAlreadyActive,
     LicenseAmbiguous,
     OfflineNotAllowed,
+    NotOfflineDevice,
     NotActivated,
     LeaseExpired,
     Suspended,
@@ -83,6 +84,7 @@ impl ErrorCode {
             | UserAlreadyActive
             | LicenseAmbiguous
             | OfflineNotAllowed
+            | NotOfflineDevice
             | NotActivated
             | LeaseExpired => StatusCode::CONFLICT,
         }
@@ -122,6 +124,7 @@ impl ErrorCode {
             UserAlreadyActive => "USER_ALREADY_ACTIVE",
             LicenseAmbiguous => "LICENSE_AMBIGUOUS",
             OfflineNotAllowed => "OFFLINE_NOT_ALLOWED",
+            NotOfflineDevice => "NOT_OFFLINE_DEVICE",
             NotActivated => "NOT_ACTIVATED",
             LeaseExpired => "LEASE_EXPIRED",
             Suspended => "SUSPENDED",

@@ -25,9 +25,10 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ids;
-use crate::licensing::{keys, offline};
+use crate::licensing::devices::{OfflineDeparture, kept};
+use crate::licensing::{self, keys, offline};
 use crate::models::licenses::{COMPUTER_BASED, License, USER_BASED};
-use crate::models::seats::{DEVICE_ACTIVE, DEVICE_DEACTIVATED, Device, LicenseFile, UserActivation};
+use crate::models::seats::{DEVICE_ACTIVE, Device, LicenseFile, UserActivation};
 use crate::repositories::audit::{self, AuditCtx, Target};
 use crate::repositories::client::{self as repo, DeviceActivation, holds_seat};
 use crate::repositories::licenses::{self, LicenseRow, Status};
@@ -432,9 +433,9 @@ fn take_device_seat(
     }
     let was_active = existing.as_ref().is_some_and(|d| d.status == DEVICE_ACTIVE);
     let changes = DeviceActivation {
-        hostname: machine.hostname,
-        platform: machine.platform,
-        app_version: machine.app_version,
+        hostname: kept(machine.hostname, existing.as_ref().and_then(|d| d.hostname.as_deref())),
+        platform: kept(machine.platform, existing.as_ref().and_then(|d| d.platform.as_deref())),
+        app_version: kept(machine.app_version, existing.as_ref().and_then(|d| d.app_version.as_deref())),
         offline,
         status: DEVICE_ACTIVE,
         // A new token replaces the old; an ended activation's token never comes back.
@@ -772,9 +773,9 @@ async fn activate_user(
                     conn,
                     &open.id,
                     &token_hash,
-                    request.hostname.as_deref(),
-                    request.platform.as_deref(),
-                    request.app_version.as_deref(),
+                    kept(request.hostname.as_deref(), open.hostname.as_deref()),
+                    kept(request.platform.as_deref(), open.platform.as_deref()),
+                    kept(request.app_version.as_deref(), open.app_version.as_deref()),
                     lease_until,
                     now,
                 )?,
@@ -1243,7 +1244,7 @@ pub async fn offline_activate(
     responses(
         (status = 200, body = OfflineDeactivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`NOT_ACTIVATED`: no active device with this hardware id (also a replayed deactivation); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`NOT_ACTIVATED`: no active device with this hardware id (also a replayed deactivation); `NOT_OFFLINE_DEVICE`: the device activated online, so an unsigned request file can't end its activation. Nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -1264,10 +1265,21 @@ pub async fn offline_deactivate(
         .write(move |conn| {
             let found = repo::license_by_key(conn, &key)?.ok_or_else(ApiError::invalid_credentials)?;
             let license = lock_license(conn, &found.id)?;
-            let device = repo::device(conn, &license.id, &request.hardware_id)?
-                .filter(|d| d.status != DEVICE_DEACTIVATED)
-                .ok_or_else(|| not_activated().with_extra("license_id", &license.id))?;
-            let after = devices::deactivate(conn, &device, false, now)?;
+            let found = repo::device(conn, &license.id, &request.hardware_id)?;
+            let device = match licensing::devices::may_leave_offline(found.as_ref()) {
+                Ok(device) => device,
+                Err(OfflineDeparture::NotActivated) => {
+                    return Err(not_activated().with_extra("license_id", &license.id));
+                }
+                Err(OfflineDeparture::NotOfflineDevice) => {
+                    let error = ApiError::new(
+                        ErrorCode::NotOfflineDevice,
+                        "This computer activated online; it deactivates from the software or the portal.",
+                    );
+                    return Err(about(error, &license.id, found.as_ref().map(|d| d.id.as_str()), None));
+                }
+            };
+            let after = devices::deactivate(conn, device, false, now)?;
             let details =
                 json!({ "by": "software", "offline": true, "seat_released_at": after.seat_released_at.map(utc) });
             record_device(conn, &ctx, &license, &after, "device.deactivated", now, details)?;

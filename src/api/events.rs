@@ -7,9 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{ListParams, Page, scope_of, utc};
-use crate::auth::Account;
+use crate::auth::{Account, Principal};
 use crate::error::{ApiResult, Checks};
 use crate::ids;
+use crate::licensing::privacy;
 use crate::models::audit_events::AuditEvent;
 use crate::repositories::events::{self, EventFilter};
 use crate::state::AppState;
@@ -52,6 +53,8 @@ pub struct EventView {
     /// The object the change is about.
     pub subject_id: Option<String>,
     pub hardware_id: Option<String>,
+    /// The actor's address. A manager sees it only for managers and the
+    /// software; for admin and shop actors it is `null`.
     pub ip: Option<String>,
     pub request_id: Option<String>,
     /// What changed (an object).
@@ -59,8 +62,11 @@ pub struct EventView {
     pub details: serde_json::Value,
 }
 
-impl From<AuditEvent> for EventView {
-    fn from(e: AuditEvent) -> Self {
+impl EventView {
+    /// The event as `viewer` may see it: a manager sees no address of the
+    /// vendor's side.
+    fn seen_by(e: AuditEvent, viewer: &Principal) -> Self {
+        let ip = e.ip.filter(|_| viewer.manager_id().is_none() || privacy::manager_sees_ip_of(&e.actor_kind));
         let kind = match e.actor_kind.as_str() {
             "admin" => ActorKind::Admin,
             "manager" => ActorKind::Manager,
@@ -77,7 +83,7 @@ impl From<AuditEvent> for EventView {
             license_id: e.license_id,
             subject_id: e.subject_id,
             hardware_id: e.hardware_id,
-            ip: e.ip,
+            ip,
             request_id: e.request_id.filter(|r| !r.is_empty()),
             details: serde_json::from_str(&e.details).unwrap_or_else(|_| serde_json::json!({})),
         }
@@ -128,5 +134,5 @@ pub async fn list_events(
     };
     let scope = scope_of(&caller.0);
     let rows = state.db.run(move |conn| Ok(events::list(conn, &scope, &filter, !sort.descending, page)?)).await?;
-    Ok(web::Json(Page::new(rows, page, EventView::from)))
+    Ok(web::Json(Page::new(rows, page, |e| EventView::seen_by(e, &caller.0))))
 }

@@ -1629,3 +1629,84 @@ async fn unknown_tokens_on_validate_count_toward_the_back_off() {
     limited.assert_problem(429, "RATE_LIMITED");
     assert!(limited.header("retry-after").is_some());
 }
+
+#[actix_web::test]
+async fn an_offline_deactivation_naming_an_online_device_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
+    let software = Software::new(&app).await;
+    let key = computer_key(&c);
+    let online = software.activate(&key, "hw-victim").await;
+    let victim_token = token(&online);
+    let device_id = online.body["device"]["id"].as_str().unwrap().to_owned();
+    let before = portal_device(&app, &app.admin_token, &c.computer_license_id, &device_id).await;
+
+    // Anyone who knows the key and a hardware id can write this file.
+    let answer = software.offline_deactivate(&request_file(&key, "hw-victim", true)).await;
+
+    answer.assert_problem(409, "NOT_OFFLINE_DEVICE");
+    assert_eq!(answer.body["device_id"], device_id.as_str());
+    assert_eq!(portal_device(&app, &app.admin_token, &c.computer_license_id, &device_id).await, before);
+    assert_eq!(software.validate_token(&victim_token, "hw-victim").await.body["code"], "VALID");
+    assert_eq!(seats_used(&app, &app.admin_token, &c.computer_license_id).await, 1);
+    assert_eq!(app.count_events("device.deactivated").await, 0);
+}
+
+#[actix_web::test]
+async fn an_offline_device_that_went_online_no_longer_leaves_by_request_file() {
+    let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
+    let software = Software::new(&app).await;
+    let key = computer_key(&c);
+    software.offline_activate(&request_file(&key, "hw-1", false)).await.assert_status(200);
+    let online = token(&software.activate(&key, "hw-1").await);
+
+    let answer = software.offline_deactivate(&request_file(&key, "hw-1", true)).await;
+
+    answer.assert_problem(409, "NOT_OFFLINE_DEVICE");
+    assert_eq!(software.validate_token(&online, "hw-1").await.body["code"], "VALID");
+}
+
+#[actix_web::test]
+async fn a_reactivation_without_description_keeps_the_stored_one() {
+    let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
+    let software = Software::new(&app).await;
+    let key = computer_key(&c);
+    let first = software.activate(&key, "hw-1").await;
+    let device_id = first.assert_status(200)["device"]["id"].as_str().unwrap().to_owned();
+
+    let again = software.post("/client/activate", json!({ "license_key": key, "hardware_id": "hw-1" })).await;
+    let newer = software
+        .post("/client/activate", json!({ "license_key": key, "hardware_id": "hw-1", "app_version": "4.3.0" }))
+        .await;
+
+    again.assert_status(200);
+    newer.assert_status(200);
+    let device = portal_device(&app, &app.admin_token, &c.computer_license_id, &device_id).await;
+    assert_eq!(device["hostname"], "ws-01");
+    assert_eq!(device["platform"], "windows-x86_64");
+    assert_eq!(device["app_version"], "4.3.0", "a field that is sent replaces the stored one");
+}
+
+#[actix_web::test]
+async fn a_users_reactivation_without_description_keeps_the_stored_one() {
+    let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
+    let software = Software::new(&app).await;
+    let user_id = add_user(&app, &c.user_license_id, "lena@customer.example").await;
+    let body = json!({
+        "email": "lena@customer.example", "password": PASSWORD, "hardware_id": "hw-1",
+        "hostname": "lena-laptop", "platform": "macos-arm64", "app_version": "4.2.1",
+    });
+    software.post("/client/activate", body).await.assert_status(200);
+
+    software.activate_user("lena@customer.example", PASSWORD, "hw-1").await.assert_status(200);
+
+    let path = format!("/licenses/{}/users/{user_id}", c.user_license_id);
+    let user = app.get(&path, &app.admin_token).await;
+    let activation = &user.assert_status(200)["activation"];
+    assert_eq!(activation["hostname"], "lena-laptop");
+    assert_eq!(activation["platform"], "macos-arm64");
+    assert_eq!(activation["app_version"], "4.2.1");
+}

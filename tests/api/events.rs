@@ -365,3 +365,27 @@ async fn events_cannot_be_changed_or_deleted_through_the_api() {
     assert_eq!(events(&app, &app.admin_token, "").await["items"][0]["id"], first.as_str());
     assert_eq!(app.count_events("forged").await, 0);
 }
+
+#[actix_web::test]
+async fn a_manager_sees_addresses_of_its_own_side_only() {
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-1", "max@customer.example").await;
+    add_user(&app, &c, "a@customer.example").await;
+    let shop = app.shop_key().await;
+    let license = json!({ "order_id": c.order_id, "product_code": "CODE-SO-1", "kind": "user_based", "seats": 1 });
+    app.post("/licenses", &shop, license).await.assert_status(201);
+
+    let seen_by_manager = events(&app, &c.manager_token, "").await;
+    let seen_by_admin = events(&app, &app.admin_token, "").await;
+
+    let ip_of = |list: &Value, kind: &str| -> Vec<Value> {
+        items(list).iter().filter(|e| e["actor"]["kind"] == kind).map(|e| e["ip"].clone()).collect()
+    };
+    for kind in ["admin", "shop"] {
+        let by_admin = ip_of(&seen_by_admin, kind);
+        assert!(!by_admin.is_empty() && by_admin.iter().all(|ip| ip == "127.0.0.1"), "{kind}: {by_admin:?}");
+        let by_manager = ip_of(&seen_by_manager, kind);
+        assert!(!by_manager.is_empty() && by_manager.iter().all(Value::is_null), "{kind}: {by_manager:?}");
+    }
+    assert_eq!(ip_of(&seen_by_manager, "manager"), [json!("127.0.0.1")]);
+}
