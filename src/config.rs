@@ -55,7 +55,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LICENSE_SERVER_RATE_LIMIT_PER_IP", default_value_t = 50)]
     pub rate_limit_per_ip: u32,
 
-    /// Proxies (IP addresses, comma separated) whose X-Forwarded-For is believed.
+    /// Proxies (IP addresses or CIDR ranges, comma separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "LICENSE_SERVER_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
 
@@ -131,7 +131,8 @@ pub struct Config {
     pub validation_cache_seconds: i64,
     pub offline_file_seconds: i64,
     pub rate_limit_per_ip: u32,
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Proxies whose `X-Forwarded-For` is believed (single addresses are /32 or /128).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub admin_email: Option<String>,
     pub json_logs: bool,
 }
@@ -195,9 +196,15 @@ impl Config {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(|p| {
-                p.parse().map_err(|_| {
-                    ConfigError::new("LICENSE_SERVER_TRUSTED_PROXIES", format!("`{p}` is not an IP address"))
-                })
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map(|net| net.trunc())
+                    .map_err(|_| {
+                        ConfigError::new(
+                            "LICENSE_SERVER_TRUSTED_PROXIES",
+                            format!("`{p}` is neither an IP address nor a CIDR range"),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {

@@ -1,15 +1,23 @@
 //! Rate limits, kept in memory per instance.
 //!
-//! - Every request under `/api/` from one client IP draws from a token bucket
-//!   (`LICENSE_SERVER_RATE_LIMIT_PER_IP` per second, burst 4×; 0 = off).
+//! - Every request under `/api/` from one client address draws from a token
+//!   bucket (`LICENSE_SERVER_RATE_LIMIT_PER_IP` per second, burst 4×; 0 = off).
 //! - Failed credential attempts (sign-in, refresh, the client API) meet a
-//!   growing back-off per client IP and per identity (e-mail or license key):
-//!   the first few are free, then each waits twice as long as the one before,
-//!   up to five minutes. There is never a hard lock-out, which would let anyone
-//!   lock a user out; a success clears the identity's count.
+//!   growing back-off per client address and per (address, identity) pair,
+//!   the identity being the e-mail or license key tried. The first few are
+//!   free, then each waits twice as long as the one before, up to five
+//!   minutes. Failures are never counted per identity alone: that would let
+//!   anyone lock a user out from elsewhere. So a correct password or key from
+//!   an address that has not failed always gets through, and a valid token is
+//!   never refused (callers check a token first and ask [`RateLimiter::address_wait`]
+//!   only for one that did not match).
+//!
+//! Addresses are counted as [`AddrKey`]s: an IPv4 address, or the /64 prefix
+//! of an IPv6 address (one subscriber's network gets a whole /64, so counting
+//! /128s would give an attacker 2^64 fresh addresses).
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -19,13 +27,36 @@ use actix_web::http::header;
 use crate::error::{ApiError, ErrorCode};
 
 const SHARDS: usize = 16;
-/// Failures allowed before the back-off starts.
-const FREE_FAILURES: u32 = 5;
+/// Failures of one (address, identity) pair allowed before its back-off starts.
+const PAIR_FREE_FAILURES: u32 = 5;
+/// Failures of one address, over all identities, before its back-off starts:
+/// more than a pair's, since an office behind one address has many people
+/// who mistype.
+const ADDRESS_FREE_FAILURES: u32 = 20;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// A failure record is forgotten after this long without failures.
 const FORGET_AFTER: Duration = Duration::from_secs(900);
 /// Entries per shard before idle ones are swept.
 const SWEEP_AT: usize = 10_000;
+
+/// The unit a client address is counted in: IPv4 address, or IPv6 /64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddrKey {
+    V4(u32),
+    V6Prefix(u64),
+}
+
+impl AddrKey {
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(u32::from(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(u32::from(v4)),
+                None => Self::V6Prefix((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
 
 struct Bucket {
     tokens: f64,
@@ -37,22 +68,30 @@ struct Failures {
     last: Instant,
 }
 
-/// Whose failures are counted: a client address or an identity (e-mail, key).
+/// Whose failures are counted: a client address, or an identity tried from one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Subject {
-    Ip(IpAddr),
-    Identity(String),
+    Address(AddrKey),
+    /// The identity as a keyed hash: no allocation per attempt, and no
+    /// e-mail or key kept in memory.
+    Pair(AddrKey, u64),
+}
+
+impl Subject {
+    fn free_failures(&self) -> u32 {
+        match self {
+            Self::Address(_) => ADDRESS_FREE_FAILURES,
+            Self::Pair(..) => PAIR_FREE_FAILURES,
+        }
+    }
 }
 
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Vec<Mutex<HashMap<IpAddr, Bucket>>>,
+    buckets: Vec<Mutex<HashMap<AddrKey, Bucket>>>,
     failures: Vec<Mutex<HashMap<Subject, Failures>>>,
-}
-
-fn subjects(ip: Option<IpAddr>, identity: Option<&str>) -> impl Iterator<Item = Subject> {
-    ip.map(Subject::Ip).into_iter().chain(identity.map(|i| Subject::Identity(i.to_owned())))
+    identity_hasher: RandomState,
 }
 
 fn shard_of<K: Hash>(key: &K) -> usize {
@@ -69,14 +108,21 @@ pub fn too_many(wait: Duration) -> ApiError {
 }
 
 impl RateLimiter {
-    /// `per_second` = 0 turns the per-IP cap off (the failure back-off stays).
+    /// `per_second` = 0 turns the per-address cap off (the failure back-off stays).
     pub fn new(per_second: u32) -> Self {
         Self {
             per_second: f64::from(per_second),
             burst: f64::from(per_second) * 4.0,
             buckets: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             failures: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            identity_hasher: RandomState::new(),
         }
+    }
+
+    fn subjects(&self, ip: Option<IpAddr>, identity: Option<&str>) -> impl Iterator<Item = Subject> {
+        let addr = ip.map(AddrKey::of);
+        let pair = addr.zip(identity).map(|(a, i)| Subject::Pair(a, self.identity_hasher.hash_one(i)));
+        addr.map(Subject::Address).into_iter().chain(pair)
     }
 
     /// Takes one request from `ip`'s bucket, or says how long to wait.
@@ -84,13 +130,14 @@ impl RateLimiter {
         if self.per_second <= 0.0 {
             return Ok(());
         }
-        let mut shard = self.buckets[shard_of(&ip)].lock().unwrap_or_else(|p| p.into_inner());
+        let key = AddrKey::of(ip);
+        let mut shard = self.buckets[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner());
         if shard.len() >= SWEEP_AT {
             let full = self.burst;
             let rate = self.per_second;
             shard.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < full);
         }
-        let bucket = shard.entry(ip).or_insert(Bucket { tokens: self.burst, at: now });
+        let bucket = shard.entry(key).or_insert(Bucket { tokens: self.burst, at: now });
         let refilled = bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * self.per_second;
         bucket.tokens = refilled.min(self.burst);
         bucket.at = now;
@@ -105,27 +152,46 @@ impl RateLimiter {
     fn wait_for(&self, key: &Subject, now: Instant) -> Option<Duration> {
         let shard = self.failures[shard_of(key)].lock().unwrap_or_else(|p| p.into_inner());
         let f = shard.get(key)?;
-        if f.count < FREE_FAILURES || now.duration_since(f.last) > FORGET_AFTER {
+        let free = key.free_failures();
+        if f.count < free || now.duration_since(f.last) > FORGET_AFTER {
             return None;
         }
-        let exponent = (f.count - FREE_FAILURES).min(16);
+        let exponent = (f.count - free).min(16);
         let backoff = Duration::from_secs(1u64 << exponent).min(MAX_BACKOFF);
         let ready = f.last + backoff;
         (ready > now).then(|| ready - now)
     }
 
-    /// Refuses a credential attempt while `ip` or `identity` is backing off.
-    pub fn check_credentials(&self, ip: Option<IpAddr>, identity: Option<&str>, now: Instant) -> Result<(), ApiError> {
-        let wait = subjects(ip, identity).filter_map(|k| self.wait_for(&k, now)).max();
-        match wait {
+    /// Before a guessable credential (a password, a license key) for
+    /// `identity` is checked: refused while `ip` or the (`ip`, `identity`)
+    /// pair is backing off.
+    pub fn check_credentials(&self, ip: Option<IpAddr>, identity: &str, now: Instant) -> Result<(), ApiError> {
+        match self.subjects(ip, Some(identity)).filter_map(|k| self.wait_for(&k, now)).max() {
             Some(wait) => Err(too_many(wait)),
             None => Ok(()),
         }
     }
 
-    /// Counts a failed credential attempt for `ip` and `identity`.
+    /// For a token that matched nothing: how long `ip` is backing off, if it
+    /// is. (A token that matches is never refused, so callers look it up first.)
+    pub fn address_wait(&self, ip: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        self.subjects(ip, None).find_map(|k| self.wait_for(&k, now))
+    }
+
+    /// A token (activation or refresh) that matched nothing: refused with 429
+    /// while `ip` is backing off, else counted as `ip`'s failure so the caller
+    /// answers its usual refusal.
+    pub fn token_failed(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), ApiError> {
+        if let Some(wait) = self.address_wait(ip, now) {
+            return Err(too_many(wait));
+        }
+        self.record_failure(ip, None, now);
+        Ok(())
+    }
+
+    /// Counts a failed attempt for `ip` and, when given, the (`ip`, `identity`) pair.
     pub fn record_failure(&self, ip: Option<IpAddr>, identity: Option<&str>, now: Instant) {
-        for key in subjects(ip, identity) {
+        for key in self.subjects(ip, identity) {
             let mut shard = self.failures[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner());
             if shard.len() >= SWEEP_AT {
                 shard.retain(|_, f| now.duration_since(f.last) <= FORGET_AFTER);
@@ -139,11 +205,13 @@ impl RateLimiter {
         }
     }
 
-    /// A success clears the identity's failures (the IP's stay: one IP may
-    /// be guessing many identities).
-    pub fn record_success(&self, identity: &str) {
-        let key = Subject::Identity(identity.to_owned());
-        self.failures[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+    /// A success clears the pair's failures (the address's stay: one address
+    /// may be guessing many identities).
+    pub fn record_success(&self, ip: Option<IpAddr>, identity: &str) {
+        if let Some(addr) = ip.map(AddrKey::of) {
+            let key = Subject::Pair(addr, self.identity_hasher.hash_one(identity));
+            self.failures[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        }
     }
 }
 
@@ -151,46 +219,91 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    fn ip() -> IpAddr {
-        "192.0.2.7".parse().unwrap()
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().unwrap())
     }
+
+    const A: &str = "192.0.2.7";
 
     #[test]
     fn the_bucket_allows_its_burst_then_the_rate() {
         let limiter = RateLimiter::new(10);
         let t0 = Instant::now();
+        let a = ip(A).unwrap();
         for _ in 0..40 {
-            assert!(limiter.admit(ip(), t0).is_ok());
+            assert!(limiter.admit(a, t0).is_ok());
         }
-        let wait = limiter.admit(ip(), t0).unwrap_err();
+        let wait = limiter.admit(a, t0).unwrap_err();
         assert!(wait <= Duration::from_millis(100));
-        assert!(limiter.admit(ip(), t0 + Duration::from_millis(100)).is_ok());
-        assert!(limiter.admit("192.0.2.8".parse().unwrap(), t0).is_ok(), "other IPs have their own bucket");
+        assert!(limiter.admit(a, t0 + Duration::from_millis(100)).is_ok());
+        assert!(limiter.admit("192.0.2.8".parse().unwrap(), t0).is_ok(), "other addresses have their own bucket");
     }
 
     #[test]
     fn zero_turns_the_cap_off() {
         let limiter = RateLimiter::new(0);
         let t0 = Instant::now();
-        assert!((0..10_000).all(|_| limiter.admit(ip(), t0).is_ok()));
+        let a = ip(A).unwrap();
+        assert!((0..10_000).all(|_| limiter.admit(a, t0).is_ok()));
     }
 
     #[test]
-    fn failures_back_off_growing_and_a_success_clears_the_identity() {
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let one = AddrKey::of("2001:db8:1:2::1".parse().unwrap());
+        assert_eq!(one, AddrKey::of("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap()));
+        assert_ne!(one, AddrKey::of("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(AddrKey::of("::ffff:192.0.2.7".parse().unwrap()), AddrKey::of(ip(A).unwrap()));
+
+        let limiter = RateLimiter::new(1);
+        let t0 = Instant::now();
+        for i in 0..4 {
+            assert!(limiter.admit(format!("2001:db8:1:2::{i}").parse().unwrap(), t0).is_ok());
+        }
+        assert!(limiter.admit("2001:db8:1:2::99".parse().unwrap(), t0).is_err(), "one bucket for the /64");
+    }
+
+    #[test]
+    fn a_pair_backs_off_growing_and_a_success_clears_it() {
         let limiter = RateLimiter::new(0);
         let t0 = Instant::now();
-        for _ in 0..FREE_FAILURES {
-            assert!(limiter.check_credentials(None, Some("a@x"), t0).is_ok());
-            limiter.record_failure(None, Some("a@x"), t0);
+        for _ in 0..PAIR_FREE_FAILURES {
+            assert!(limiter.check_credentials(ip(A), "a@x", t0).is_ok());
+            limiter.record_failure(ip(A), Some("a@x"), t0);
         }
-        let err = limiter.check_credentials(None, Some("a@x"), t0).unwrap_err();
+        let err = limiter.check_credentials(ip(A), "a@x", t0).unwrap_err();
         assert_eq!(err.code(), ErrorCode::RateLimited);
-        assert!(limiter.check_credentials(None, Some("a@x"), t0 + Duration::from_secs(2)).is_ok());
-        limiter.record_failure(None, Some("a@x"), t0 + Duration::from_secs(2));
-        assert!(limiter.check_credentials(None, Some("a@x"), t0 + Duration::from_secs(3)).is_err(), "now 2 s");
-        assert!(limiter.check_credentials(None, Some("b@x"), t0).is_ok(), "other identities are not affected");
-        limiter.record_success("a@x");
-        assert!(limiter.check_credentials(None, Some("a@x"), t0 + Duration::from_secs(3)).is_ok());
+        assert!(limiter.check_credentials(ip(A), "a@x", t0 + Duration::from_secs(2)).is_ok());
+        limiter.record_failure(ip(A), Some("a@x"), t0 + Duration::from_secs(2));
+        assert!(limiter.check_credentials(ip(A), "a@x", t0 + Duration::from_secs(3)).is_err(), "now 2 s");
+        assert!(limiter.check_credentials(ip(A), "b@x", t0).is_ok(), "other identities from A are not affected");
+        limiter.record_success(ip(A), "a@x");
+        assert!(limiter.check_credentials(ip(A), "a@x", t0 + Duration::from_secs(3)).is_ok());
+    }
+
+    #[test]
+    fn failures_from_other_addresses_never_refuse_an_address_that_has_not_failed() {
+        let limiter = RateLimiter::new(0);
+        let t0 = Instant::now();
+        for i in 0..200 {
+            limiter.record_failure(ip(&format!("198.51.100.{i}")), Some("victim@x"), t0);
+            limiter.record_failure(ip("203.0.113.1"), Some("victim@x"), t0);
+        }
+        assert!(limiter.check_credentials(ip(A), "victim@x", t0).is_ok());
+        assert!(limiter.address_wait(ip(A), t0).is_none());
+        assert!(limiter.check_credentials(ip("203.0.113.1"), "victim@x", t0).is_err());
+    }
+
+    #[test]
+    fn an_address_guessing_many_identities_backs_off() {
+        let limiter = RateLimiter::new(0);
+        let t0 = Instant::now();
+        for i in 0..ADDRESS_FREE_FAILURES {
+            assert!(limiter.check_credentials(ip(A), &format!("u{i}@x"), t0).is_ok());
+            limiter.record_failure(ip(A), Some(&format!("u{i}@x")), t0);
+        }
+        assert!(limiter.check_credentials(ip(A), "fresh@x", t0).is_err());
+        assert!(limiter.address_wait(ip(A), t0).is_some());
+        assert!(limiter.address_wait(ip("2001:db8::1"), t0).is_none());
     }
 
     #[test]
@@ -198,8 +311,8 @@ mod tests {
         let limiter = RateLimiter::new(0);
         let t0 = Instant::now();
         for _ in 0..60 {
-            limiter.record_failure(Some(ip()), None, t0);
+            limiter.record_failure(ip(A), None, t0);
         }
-        assert!(limiter.check_credentials(Some(ip()), None, t0 + MAX_BACKOFF + Duration::from_secs(1)).is_ok());
+        assert!(limiter.address_wait(ip(A), t0 + MAX_BACKOFF + Duration::from_secs(1)).is_none());
     }
 }

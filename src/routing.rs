@@ -116,23 +116,9 @@ pub async fn no_store_for_api(
     Ok(res)
 }
 
-/// Paths whose failures count toward the credential back-off.
-fn credential_path(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/v1/auth/login"
-            | "/api/v1/auth/refresh"
-            | "/api/v1/client/activate"
-            | "/api/v1/client/validate"
-            | "/api/v1/client/heartbeat"
-            | "/api/v1/client/deactivate"
-            | "/api/v1/client/offline/activate"
-            | "/api/v1/client/offline/deactivate"
-    )
-}
-
-/// The per-IP request cap for `/api/`, and the per-IP back-off after failed
-/// credentials on the sign-in and client paths (see `ratelimit`).
+/// The per-address request cap for `/api/` (see `ratelimit`). The credential
+/// back-off is applied by the handlers, which know what was presented: a
+/// valid token must never be refused for its address's failures.
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -142,21 +128,13 @@ pub async fn rate_limit(
     let Some(state) = state.filter(|_| req.path().starts_with("/api/")) else {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
-    let ip = crate::api::client_addr(req.request());
-    let credentials = credential_path(req.path());
-    let now = std::time::Instant::now();
-    let refused = match ip {
-        Some(ip) => state.limiter.admit(ip, now).map_err(crate::ratelimit::too_many).err(),
-        None => None,
-    }
-    .or_else(|| credentials.then(|| state.limiter.check_credentials(ip, None, now).err()).flatten());
-    if let Some(error) = refused {
+    let refused =
+        crate::api::client_addr(req.request()).and_then(|ip| state.limiter.admit(ip, std::time::Instant::now()).err());
+    if let Some(wait) = refused {
         let (http_req, _) = req.into_parts();
+        let error = crate::ratelimit::too_many(wait);
         return Ok(ServiceResponse::new(http_req, error.error_response()).map_into_right_body());
     }
     let res = next.call(req).await?;
-    if credentials && res.status() == StatusCode::UNAUTHORIZED {
-        state.limiter.record_failure(ip, None, now);
-    }
     Ok(res.map_body(|_, b| EitherBody::left(b)))
 }

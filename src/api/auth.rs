@@ -1,7 +1,7 @@
 //! `/auth/login`, `/auth/refresh`, `/auth/logout`: access tokens (JWT) and
 //! rotating refresh tokens whose re-use revokes their whole family.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -103,22 +103,27 @@ fn issue(
     security(())
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: ValidJson<LoginRequest>) -> ApiResult<web::Json<TokenResponse>> {
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ValidJson<LoginRequest>,
+) -> ApiResult<web::Json<TokenResponse>> {
     let LoginRequest { email, password } = body.value;
     let email = super::normalize_email(&email);
     let started = std::time::Instant::now();
-    state.limiter.check_credentials(None, Some(&email), started)?;
+    let ip = super::client_addr(&req);
+    state.limiter.check_credentials(ip, &email, started)?;
     let lookup = email.clone();
     let account = state.db.run(move |conn| Ok(accounts::find_by_email(conn, &lookup)?)).await?;
     let ok = state.hasher.verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
     let account = match account {
         Some(account) if ok => account,
         _ => {
-            state.limiter.record_failure(None, Some(&email), started);
+            state.limiter.record_failure(ip, Some(&email), started);
             return Err(ApiError::invalid_credentials());
         }
     };
-    state.limiter.record_success(&email);
+    state.limiter.record_success(ip, &email);
     if account.disabled {
         return Err(ApiError::new(ErrorCode::AccountDisabled, "This account is disabled."));
     }
@@ -151,6 +156,7 @@ enum Rotation {
 )]
 #[post("/auth/refresh")]
 pub async fn refresh(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ValidJson<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
@@ -181,7 +187,10 @@ pub async fn refresh(
         .await?;
     match outcome {
         Rotation::Issued(tokens) => Ok(web::Json(*tokens)),
-        Rotation::Refused => Err(invalid_refresh()),
+        Rotation::Refused => {
+            state.limiter.token_failed(super::client_addr(&req), std::time::Instant::now())?;
+            Err(invalid_refresh())
+        }
     }
 }
 

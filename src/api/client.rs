@@ -29,6 +29,7 @@ use crate::licensing::devices::{OfflineDeparture, kept};
 use crate::licensing::{self, keys, offline};
 use crate::models::licenses::{COMPUTER_BASED, License, USER_BASED};
 use crate::models::seats::{DEVICE_ACTIVE, Device, LicenseFile, UserActivation};
+use crate::ratelimit::RateLimiter;
 use crate::repositories::audit::{self, AuditCtx, Target};
 use crate::repositories::client::{self as repo, DeviceActivation, holds_seat};
 use crate::repositories::licenses::{self, LicenseRow, Status};
@@ -622,18 +623,43 @@ pub async fn activate(
         (None, Some(key)) => keys::normalize(key).unwrap_or_else(|| key.clone()),
         (None, None) => String::new(),
     };
-    let started = std::time::Instant::now();
-    state.limiter.check_credentials(None, Some(&identity), started)?;
     let limiter = state.limiter.clone();
-    let result = if request.email.is_some() || request.password.is_some() {
-        activate_user(req, state, request).await
-    } else {
-        activate_device(req, state, request).await
+    let ip = super::client_addr(&req);
+    let attempt = async move {
+        if request.email.is_some() || request.password.is_some() {
+            activate_user(req, state, request).await
+        } else {
+            activate_device(req, state, request).await
+        }
     };
+    with_backoff(&limiter, ip, &identity, attempt).await
+}
+
+/// Runs an attempt with a guessable credential (a password, a license key)
+/// under the back-off of its address and (address, `identity`) pair: refused
+/// while backing off, counted when the credential was wrong, cleared when right.
+async fn with_backoff<T>(
+    limiter: &RateLimiter,
+    ip: Option<std::net::IpAddr>,
+    identity: &str,
+    attempt: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    let started = std::time::Instant::now();
+    limiter.check_credentials(ip, identity, started)?;
+    let result = attempt.await;
     match &result {
-        Err(e) if e.code() == ErrorCode::InvalidCredentials => limiter.record_failure(None, Some(&identity), started),
-        Ok(_) => limiter.record_success(&identity),
+        Err(e) if e.code() == ErrorCode::InvalidCredentials => limiter.record_failure(ip, Some(identity), started),
+        Ok(_) => limiter.record_success(ip, identity),
         Err(_) => {}
+    }
+    result
+}
+
+/// An activation token that matched nothing counts toward its address's
+/// back-off (and is answered 429 while that lasts); a valid one never is.
+fn count_token_failure<T>(state: &AppState, req: &HttpRequest, result: ApiResult<T>) -> ApiResult<T> {
+    if matches!(&result, Err(e) if e.code() == ErrorCode::InvalidCredentials) {
+        state.limiter.token_failed(super::client_addr(req), std::time::Instant::now())?;
     }
     result
 }
@@ -902,6 +928,19 @@ pub async fn validate(
         (None, Some(k)) => (None, Some(k.to_owned())),
         _ => return Err(ApiError::field("activation_token", "give activation_token or license_key (not both)")),
     };
+    let ip = super::client_addr(&req);
+    // A key is a guessable credential: the back-off applies before it is
+    // looked up. A token is looked up first: a valid one is never refused.
+    // The key as tried: normalized, or as sent when it is no key at all.
+    let tried: Option<Result<String, String>> = key.map(|raw| keys::normalize(&raw).ok_or(raw));
+    let identity = tried.as_ref().map(|k| match k {
+        Ok(text) | Err(text) => text.as_str(),
+    });
+    if let Some(identity) = identity {
+        state.limiter.check_credentials(ip, identity, std::time::Instant::now())?;
+    }
+    let key = tried.as_ref().and_then(|k| k.as_ref().ok().cloned());
+    let by_token = token.is_some();
     let hardware_id = request.hardware_id.clone();
     let verdict = state
         .db
@@ -937,9 +976,7 @@ pub async fn validate(
                     },
                 };
             }
-            let Some(key) = key.as_deref().and_then(keys::normalize) else {
-                return Ok(Verdict::code(ValidationCode::NotFound));
-            };
+            let Some(key) = key else { return Ok(Verdict::code(ValidationCode::NotFound)) };
             match repo::device_by_key(conn, &key, &hardware_id)? {
                 Some((device, license)) => judge_device(conn, device, license, &hardware_id, now),
                 None => match repo::license_by_key(conn, &key)? {
@@ -955,7 +992,12 @@ pub async fn validate(
         .await?;
     if verdict.code == ValidationCode::NotFound {
         // An unknown token or key is a failed credential: it counts toward the back-off.
-        state.limiter.record_failure(super::client_addr(&req), None, std::time::Instant::now());
+        let now = std::time::Instant::now();
+        if by_token {
+            state.limiter.token_failed(ip, now)?;
+        } else {
+            state.limiter.record_failure(ip, identity, now);
+        }
     }
     let valid = verdict.code == ValidationCode::Valid;
     let valid_until = match (&verdict.license, valid) {
@@ -994,12 +1036,17 @@ pub async fn validate(
     security(())
 )]
 #[post("/client/heartbeat")]
-pub async fn heartbeat(state: web::Data<AppState>, body: ClientJson<TokenRequest>) -> ApiResult<HttpResponse> {
+pub async fn heartbeat(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ClientJson<TokenRequest>,
+) -> ApiResult<HttpResponse> {
     let request = body.0;
-    let token = parse_token(&request.activation_token).ok_or_else(ApiError::invalid_credentials)?;
+    let token = parse_token(&request.activation_token).ok_or_else(ApiError::invalid_credentials);
+    let token = count_token_failure(&state, &req, token)?;
     let now = state.clock.now();
     let hardware_id = request.hardware_id.clone();
-    let (license, device_id, user_id, lease) = state
+    let beat = state
         .db
         .write(move |conn| match token {
             Token::Device(hash) => {
@@ -1028,7 +1075,8 @@ pub async fn heartbeat(state: web::Data<AppState>, body: ClientJson<TokenRequest
                 Ok((license, None, Some(activation.license_user_id), Some(until)))
             }
         })
-        .await?;
+        .await;
+    let (license, device_id, user_id, lease) = count_token_failure(&state, &req, beat)?;
     let valid_until = trust_until(&state, &license, now);
     Ok(answer(&HeartbeatResponse {
         code: ValidationCode::Valid,
@@ -1062,11 +1110,12 @@ pub async fn deactivate(
     body: ClientJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let request = body.0;
-    let token = parse_token(&request.activation_token).ok_or_else(ApiError::invalid_credentials)?;
+    let token = parse_token(&request.activation_token).ok_or_else(ApiError::invalid_credentials);
+    let token = count_token_failure(&state, &req, token)?;
     let now = state.clock.now();
     let ctx = software_ctx(&req, None);
     let hardware_id = request.hardware_id.clone();
-    let (license_id, device_id, user_id) = state
+    let ended = state
         .db
         .write(move |conn| match token {
             Token::Device(hash) => {
@@ -1098,7 +1147,8 @@ pub async fn deactivate(
                 Ok((license.id, None, Some(activation.license_user_id)))
             }
         })
-        .await?;
+        .await;
+    let (license_id, device_id, user_id) = count_token_failure(&state, &req, ended)?;
     Ok(answer(&DeactivateResponse {
         code: "DEACTIVATED",
         echo: Echo {
@@ -1153,6 +1203,18 @@ pub async fn offline_activate(
     let OfflineRequest { request: text, nonce } = body.0;
     let request = read_request(&text, false)?;
     echo_hardware_id(&req, &request.hardware_id);
+    let limiter = state.limiter.clone();
+    let ip = super::client_addr(&req);
+    let identity = keys::normalize(&request.license_key).unwrap_or_else(|| request.license_key.clone());
+    with_backoff(&limiter, ip, &identity, offline_activate_now(req, state, request, nonce)).await
+}
+
+async fn offline_activate_now(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    request: offline::RequestFile,
+    nonce: Option<String>,
+) -> ApiResult<HttpResponse> {
     let key = keys::normalize(&request.license_key).ok_or_else(ApiError::invalid_credentials)?;
     let ctx = software_ctx(&req, None);
     let now = state.clock.now();
@@ -1257,6 +1319,18 @@ pub async fn offline_deactivate(
     let OfflineRequest { request: text, nonce } = body.0;
     let request = read_request(&text, true)?;
     echo_hardware_id(&req, &request.hardware_id);
+    let limiter = state.limiter.clone();
+    let ip = super::client_addr(&req);
+    let identity = keys::normalize(&request.license_key).unwrap_or_else(|| request.license_key.clone());
+    with_backoff(&limiter, ip, &identity, offline_deactivate_now(req, state, request, nonce)).await
+}
+
+async fn offline_deactivate_now(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    request: offline::RequestFile,
+    nonce: Option<String>,
+) -> ApiResult<HttpResponse> {
     let key = keys::normalize(&request.license_key).ok_or_else(ApiError::invalid_credentials)?;
     let ctx = software_ctx(&req, None);
     let now = state.clock.now();

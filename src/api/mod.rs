@@ -112,37 +112,60 @@ pub fn client_ip(req: &HttpRequest) -> Option<String> {
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy —
-/// the last address in `X-Forwarded-For` that is not a trusted proxy.
+/// the first untrusted hop of `X-Forwarded-For`, read from the right.
 pub fn client_addr(req: &HttpRequest) -> Option<std::net::IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip());
     let trusted = req
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|s| s.config.trusted_proxies.as_slice())
         .unwrap_or_default();
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    resolve_client_addr(peer, forwarded, trusted)
+    if trusted.is_empty() {
+        return peer;
+    }
+    let lines = req.headers().get_all("x-forwarded-for").map(|v| v.to_str().unwrap_or("\u{0}"));
+    resolve_client_addr(peer, lines, trusted)
 }
 
-/// See [`client_addr`]; `X-Forwarded-For` is read right to left.
-pub fn resolve_client_addr(
+/// See [`client_addr`]. All header lines are one list (a proxy may add its
+/// own line rather than extend the client's), walked from the right: trusted
+/// hops are skipped, the first untrusted hop is the client. A malformed hop
+/// (or an unreadable line) ends the walk: the last trusted hop is taken then,
+/// since anything left of it was written by someone we do not trust.
+pub fn resolve_client_addr<'a>(
     peer: Option<std::net::IpAddr>,
-    forwarded: Option<&str>,
-    trusted: &[std::net::IpAddr],
+    forwarded_lines: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: &[ipnet::IpNet],
 ) -> Option<std::net::IpAddr> {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
     let peer = peer?;
-    if !trusted.contains(&peer) {
+    if !is_trusted(&peer) {
         return Some(peer);
     }
-    let Some(forwarded) = forwarded else { return Some(peer) };
     let mut last = peer;
-    for hop in forwarded.split(',').rev() {
-        match hop.trim().parse::<std::net::IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => last = ip,
-            Ok(ip) => return Some(ip),
-            Err(_) => return Some(last),
+    for line in forwarded_lines.rev() {
+        for hop in line.rsplit(',') {
+            match parse_hop(hop) {
+                Some(ip) if is_trusted(&ip) => last = ip,
+                Some(ip) => return Some(ip),
+                None => return Some(last),
+            }
         }
     }
     Some(last)
+}
+
+/// One `X-Forwarded-For` hop: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`,
+/// `[2001:db8::1]` or `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<std::net::IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = hop.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    let bracketed = hop.strip_prefix('[')?.strip_suffix(']')?;
+    bracketed.parse::<std::net::Ipv6Addr>().ok().map(std::net::IpAddr::V6)
 }
 
 /// `page`, `per_page`, `sort` and `q` of every collection.
@@ -232,21 +255,46 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn nets(list: &[&str]) -> Vec<ipnet::IpNet> {
+        list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    fn client(peer: &str, lines: &[&str], trusted: &[ipnet::IpNet]) -> IpAddr {
+        resolve_client_addr(Some(ip(peer)), lines.iter().copied(), trusted).unwrap()
+    }
+
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy = ip("10.0.0.1");
-        let trusted = [proxy, ip("10.0.0.2")];
-        let peer = Some(proxy);
-        assert_eq!(resolve_client_addr(peer, Some("203.0.113.9"), &trusted), Some(ip("203.0.113.9")));
-        assert_eq!(
-            resolve_client_addr(peer, Some("198.51.100.1, 203.0.113.9, 10.0.0.2"), &trusted),
-            Some(ip("203.0.113.9"))
-        );
-        assert_eq!(
-            resolve_client_addr(Some(ip("198.51.100.7")), Some("203.0.113.9"), &trusted),
-            Some(ip("198.51.100.7"))
-        );
-        assert_eq!(resolve_client_addr(peer, Some("garbage"), &trusted), Some(proxy));
-        assert_eq!(resolve_client_addr(peer, None, &trusted), Some(proxy));
+        let trusted = nets(&["10.0.0.1/32", "10.0.0.2/32"]);
+        assert_eq!(client("10.0.0.1", &["203.0.113.9"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client("10.0.0.1", &["198.51.100.1, 203.0.113.9, 10.0.0.2"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client("198.51.100.7", &["203.0.113.9"], &trusted), ip("198.51.100.7"));
+        assert_eq!(client("10.0.0.1", &[], &trusted), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn every_header_line_is_read_as_one_list_from_the_right() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        // The client wrote the first line; the proxy added its own.
+        assert_eq!(client("10.0.0.1", &["1.1.1.1", "203.0.113.9"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client("10.0.0.1", &["1.1.1.1", "203.0.113.9, 10.9.9.9"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client("10.0.0.1", &["203.0.113.9", "10.1.1.1"], &trusted), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn cidr_ranges_are_trusted_and_ports_stripped() {
+        let trusted = nets(&["10.0.0.0/8", "fd00::/8"]);
+        assert_eq!(client("10.3.4.5", &["203.0.113.9:51234, 10.2.2.2:443"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client("fd00::1", &["[2001:db8::7]:443"], &trusted), ip("2001:db8::7"));
+        assert_eq!(client("fd00::1", &["[2001:db8::7]"], &trusted), ip("2001:db8::7"));
+        assert_eq!(client("fd00::1", &["2001:db8::7"], &trusted), ip("2001:db8::7"));
+    }
+
+    #[test]
+    fn a_malformed_hop_ends_the_walk_at_the_last_trusted_hop() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        assert_eq!(client("10.0.0.1", &["garbage"], &trusted), ip("10.0.0.1"));
+        assert_eq!(client("10.0.0.1", &["203.0.113.9, garbage, 10.0.0.7"], &trusted), ip("10.0.0.7"));
+        assert_eq!(client("10.0.0.1", &["203.0.113.9, "], &trusted), ip("10.0.0.1"));
     }
 }

@@ -1615,19 +1615,26 @@ async fn an_offline_activation_does_not_bring_back_an_ended_online_token() {
 }
 
 #[actix_web::test]
-async fn unknown_tokens_on_validate_count_toward_the_back_off() {
+async fn unknown_tokens_on_validate_count_toward_the_back_off_but_a_valid_token_gets_through() {
     let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
     let software = Software::new(&app).await;
-    for _ in 0..5 {
+    let valid = token(&software.activate(&computer_key(&c), "pc-1").await);
+    for _ in 0..20 {
         let answer = software.validate_token("lat_dnot-a-real-token", "pc-1").await;
         assert_eq!(answer.body["code"], "NOT_FOUND");
     }
-    // Refused before its body is read, so without a nonce to echo.
-    let limited = software
-        .post("/client/validate", json!({ "activation_token": "lat_dnot-a-real-token", "hardware_id": "pc-1" }))
-        .await;
+
+    let limited = software.validate_token("lat_dnot-a-real-token", "pc-1").await;
+    let still_valid = software.validate_token(&valid, "pc-1").await;
+    let heartbeat = software.heartbeat(&valid, "pc-1").await;
+    let garbage_heartbeat = software.heartbeat("lat_dnot-a-real-token", "pc-1").await;
+
     limited.assert_problem(429, "RATE_LIMITED");
     assert!(limited.header("retry-after").is_some());
+    assert_eq!(still_valid.assert_status(200)["code"], "VALID", "a valid token is never refused");
+    heartbeat.assert_status(200);
+    garbage_heartbeat.assert_problem(429, "RATE_LIMITED");
 }
 
 #[actix_web::test]
