@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::extract::ValidJson;
+use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::Admin;
 use crate::auth::extract::API_KEY_PREFIX;
@@ -79,7 +79,7 @@ pub struct CreateApiKey {
 pub async fn list_api_keys(
     state: web::Data<AppState>,
     _admin: Admin,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
     let (page, sort, _) = params.resolve(&[("created_at", ())], Sort { field: (), descending: true })?;
     let keys = state.db.run(move |conn| Ok(api_keys::list_active(conn, sort.descending, page)?)).await?;

@@ -18,7 +18,7 @@ use validator::Validate;
 
 use super::client_sign::{ClientEcho, CompleteBody};
 use super::devices::DeviceView;
-use super::extract::{parse_json, required_json};
+use super::extract::{parse_json, refused_char, required_json};
 use super::licenses::{LicenseKind, LicenseStatus};
 use super::{client_ip, normalize_email, utc};
 use crate::crypto::{random_token, sha256_hex};
@@ -1172,7 +1172,13 @@ fn read_request(text: &str, deactivation: bool) -> ApiResult<offline::RequestFil
         if value.as_ref().is_some_and(|v| v.chars().count() > 255) {
             return Err(ApiError::field(&format!("request.{name}"), "must be at most 255 characters"));
         }
+        if value.as_ref().is_some_and(|v| v.chars().any(|c| refused_char(c, false))) {
+            return Err(ApiError::field(&format!("request.{name}"), "must not contain control characters"));
+        }
     }
+    super::time_in_range(&request.created_at).map_err(|_| {
+        ApiError::field("request.created_at", "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+    })?;
     if request.deactivate != deactivation {
         let message = if deactivation { "is not a deactivation request" } else { "is a deactivation request" };
         return Err(ApiError::field("request", message));

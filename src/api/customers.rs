@@ -10,7 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use super::countries::country_rule;
-use super::extract::ValidJson;
+use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::AdminOrShop;
 use crate::error::{ApiError, ApiResult};
@@ -183,7 +183,7 @@ const SORTS: &[(&str, CustomerSort)] = &[("created_at", CustomerSort::CreatedAt)
 pub async fn list_customers(
     state: web::Data<AppState>,
     _caller: AdminOrShop,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> ApiResult<web::Json<Page<CustomerView>>> {
     let (page, sort, q) = params.resolve(SORTS, Sort { field: CustomerSort::CreatedAt, descending: true })?;
     let q = q.map(str::to_owned);

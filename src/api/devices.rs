@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::extract::OptionalJson;
+use super::extract::{OptionalJson, Query};
 use super::{ListParams, Page, audit_ctx, scope_of, utc};
 use crate::auth::{Account, Principal};
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
@@ -97,7 +97,7 @@ pub enum DeviceStatusFilter {
 }
 
 /// Filters of the device list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeviceFilters {
     /// `active` (default), `deactivated` or `all`.
@@ -129,8 +129,8 @@ pub async fn list_devices(
     state: web::Data<AppState>,
     caller: Account,
     path: web::Path<String>,
-    params: web::Query<ListParams>,
-    filters: web::Query<DeviceFilters>,
+    params: Query<ListParams>,
+    filters: Query<DeviceFilters>,
 ) -> ApiResult<web::Json<Page<DeviceView>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
     let (page, sort, q) = params.resolve(SORTS, Sort { field: DeviceSort::ActivatedAt, descending: true })?;

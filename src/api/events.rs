@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
 
+use super::extract::Query;
 use super::{ListParams, Page, scope_of, utc};
 use crate::auth::{Account, Principal};
 use crate::error::{ApiResult, Checks};
@@ -91,7 +93,7 @@ impl EventView {
 }
 
 /// Filters of `GET /events`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventFilters {
     pub order_id: Option<String>,
@@ -99,6 +101,7 @@ pub struct EventFilters {
     /// An exact action name, such as `device.deactivated`.
     pub action: Option<String>,
     /// Only events at or after this time.
+    #[validate(custom(function = "super::time_in_range"))]
     pub since: Option<DateTime<Utc>>,
 }
 
@@ -113,8 +116,8 @@ pub struct EventFilters {
 pub async fn list_events(
     state: web::Data<AppState>,
     caller: Account,
-    params: web::Query<ListParams>,
-    filters: web::Query<EventFilters>,
+    params: Query<ListParams>,
+    filters: Query<EventFilters>,
 ) -> ApiResult<web::Json<Page<EventView>>> {
     let (page, sort, _) =
         params.resolve(&[("at", ())], crate::repositories::list::Sort { field: (), descending: true })?;

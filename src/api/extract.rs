@@ -62,6 +62,7 @@ fn unsupported_media_type() -> ApiError {
 /// top-level fields are missing, all of them are named at once (from the
 /// type's schema), not only the first serde stumbled on.
 pub fn parse_json<T: DeserializeOwned + Validate + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_control_characters(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,
@@ -86,6 +87,102 @@ pub fn parse_json<T: DeserializeOwned + Validate + PartialSchema>(bytes: &[u8]) 
     de.end().map_err(|e| ApiError::malformed(format!("The body is not valid JSON: {e}.")))?;
     value.validate()?;
     Ok(value)
+}
+
+/// Fields that may span lines (free-text addresses): they allow `\n` and `\t`.
+const MULTI_LINE_FIELDS: &[&str] = &["address"];
+
+/// Is `c` refused in a text field? Every control character (C0, DEL, C1),
+/// except line feed and tab in multi-line fields.
+pub fn refused_char(c: char, multi_line: bool) -> bool {
+    c.is_control() && !(multi_line && matches!(c, '\n' | '\t'))
+}
+
+const CONTROL_MESSAGE: &str = "must not contain control characters";
+
+/// 422 naming every string of a JSON body that holds a control character
+/// (NUL, escape sequences, …): the same refusal on both engines, before any
+/// text reaches storage. JSON forbids raw C0 characters (serde answers 400),
+/// so a body without a backslash, DEL or C1 character can hold none: the
+/// common case costs one scan of the bytes.
+pub fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
+    let may_hold = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'\\' || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    });
+    if !may_hold {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // malformed: the parser answers 400
+    };
+    let mut errors = FieldErrors::new();
+    collect_control_characters(&value, "", false, &mut errors);
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+fn collect_control_characters(value: &serde_json::Value, path: &str, multi_line: bool, out: &mut FieldErrors) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.chars().any(|c| refused_char(c, multi_line)) => {
+            let field = if path.is_empty() { "body" } else { path };
+            out.entry(field.to_owned()).or_default().push(CONTROL_MESSAGE.to_owned());
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_control_characters(item, &format!("{path}[{i}]"), multi_line, out);
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let field = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                collect_control_characters(item, &field, MULTI_LINE_FIELDS.contains(&name.as_str()), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A query string, deserialized and validated: a parameter holding a
+/// control character, a value of the wrong shape and a broken rule are all
+/// 422 naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Parses a query string into `T` and checks it (see [`Query`]).
+pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    let mut errors = FieldErrors::new();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if value.chars().chain(name.chars()).any(|c| refused_char(c, false)) {
+            errors.entry(name.into_owned()).or_default().push(CONTROL_MESSAGE.to_owned());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let value = actix_web::web::Query::<T>::from_query(query).map_err(query_problem)?.into_inner();
+    value.validate()?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + Validate> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Self))
+    }
 }
 
 /// The required top-level fields of `T`'s schema that the JSON object in
@@ -184,13 +281,19 @@ impl<T: DeserializeOwned + Validate + PartialSchema + 'static> FromRequest for O
     }
 }
 
-/// Maps actix's query-string errors to 422 `VALIDATION_FAILED`.
-pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+/// A query string that does not deserialize: 422 `VALIDATION_FAILED`.
+fn query_problem(err: actix_web::error::QueryPayloadError) -> ApiError {
     let message = err.to_string();
     let message = message.strip_prefix("Query deserialize error: ").unwrap_or(&message).to_owned();
     let mut errors = FieldErrors::new();
     errors.insert("query".to_owned(), vec![message]);
-    ApiError::validation(errors).into()
+    ApiError::validation(errors)
+}
+
+/// actix's own query extractor is not used by handlers; should anything use
+/// it, its errors still answer problems.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    query_problem(err).into()
 }
 
 /// A malformed path segment (an id that is no UUID) names nothing: 404.
@@ -250,6 +353,48 @@ mod tests {
         let errors = err.problem().errors.unwrap();
         assert_eq!(errors["name"], vec!["is required"]);
         assert_eq!(errors["seats"], vec!["is required"]);
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_string_but_lines_in_addresses() {
+        for body in [
+            r#"{"name":"a\u0000b","seats":1}"#,
+            r#"{"name":"a\u001bb","seats":1}"#,
+            r#"{"name":"line\nbreak","seats":1}"#,
+            "{\"name\":\"a\u{7f}b\",\"seats\":1}",
+            "{\"name\":\"a\u{85}b\",\"seats\":1}",
+        ] {
+            let err = parse_json::<Sample>(body.as_bytes()).unwrap_err();
+            assert_eq!(err.problem().errors.unwrap()["name"], vec![CONTROL_MESSAGE], "{body}");
+        }
+        let nested = r#"{"name":"ok","seats":1,"x":{"address":"a\nb\tc","list":["\u0000"]}}"#;
+        let err = parse_json::<Sample>(nested.as_bytes()).unwrap_err();
+        let errors = err.problem().errors.unwrap();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["x.list[0]"], "an address may span lines");
+        assert!(parse_json::<Sample>(r#"{"name":"caf\u00e9 \"quoted\"","seats":1}"#.as_bytes()).is_ok());
+        let err = parse_json::<Sample>(br#"{"name":"a\u0000b"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MalformedBody, "malformed stays 400");
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    struct Filters {
+        #[allow(dead_code)]
+        q: Option<String>,
+        #[validate(custom(function = "crate::api::time_in_range"))]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    #[test]
+    fn queries_refuse_control_characters_and_times_out_of_range() {
+        let err = parse_query::<Filters>("q=a%00b").unwrap_err();
+        assert_eq!(err.problem().errors.unwrap()["q"], vec![CONTROL_MESSAGE]);
+        let err = parse_query::<Filters>("since=-5000-01-01T00:00:00Z").unwrap_err();
+        assert!(err.problem().errors.unwrap().contains_key("since"));
+        let err = parse_query::<Filters>("since=1969-12-31T23:59:59Z").unwrap_err();
+        assert!(err.problem().errors.unwrap().contains_key("since"));
+        assert!(parse_query::<Filters>("q=caf%C3%A9&since=1970-01-01T00:00:00Z").is_ok());
+        assert!(parse_query::<Filters>("since=9999-12-31T23:59:59Z").is_ok());
+        assert_eq!(parse_query::<Filters>("since=yesterday").unwrap_err().code(), ErrorCode::ValidationFailed);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::extract::ValidJson;
+use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, scope_of, utc};
 use crate::auth::{Admin, AdminOrShop, Caller};
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
@@ -150,6 +150,7 @@ pub struct LicenseTerms {
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     pub seats: i32,
     /// Absent or null: perpetual.
+    #[validate(custom(function = "super::time_in_range"))]
     pub expires_at: Option<DateTime<Utc>>,
     /// Whether devices may activate offline (default true).
     pub offline_allowed: Option<bool>,
@@ -228,7 +229,7 @@ impl LicenseTerms {
 }
 
 /// Filters of `GET /licenses`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LicenseFilters {
     pub kind: Option<LicenseKind>,
@@ -236,6 +237,7 @@ pub struct LicenseFilters {
     pub order_id: Option<String>,
     pub product_id: Option<String>,
     /// Only licenses expiring before this time (perpetual ones never match).
+    #[validate(custom(function = "super::time_in_range"))]
     pub expires_before: Option<DateTime<Utc>>,
 }
 
@@ -258,8 +260,8 @@ const SORTS: &[(&str, LicenseSort)] = &[
 pub async fn list_licenses(
     state: web::Data<AppState>,
     caller: Caller,
-    params: web::Query<ListParams>,
-    filters: web::Query<LicenseFilters>,
+    params: Query<ListParams>,
+    filters: Query<LicenseFilters>,
 ) -> ApiResult<web::Json<Page<LicenseView>>> {
     let (page, sort, q) = params.resolve(SORTS, Sort { field: LicenseSort::CreatedAt, descending: true })?;
     let filters = filters.into_inner();
@@ -365,6 +367,7 @@ pub struct UpdateLicense {
     /// `null` makes the license perpetual.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
+    #[validate(custom(function = "super::time_in_range"))]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// `suspended` stops validation at once (offline files run out on their own).
     pub status: Option<SettableStatus>,

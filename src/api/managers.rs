@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::extract::ValidJson;
+use super::extract::{Query, ValidJson};
 use super::licenses::OrderRef;
 use super::{ListParams, Page, audit_ctx, utc};
 use crate::auth::{Admin, password};
@@ -81,7 +81,7 @@ const SORTS: &[(&str, ManagerSort)] =
 pub async fn list_managers(
     state: web::Data<AppState>,
     _admin: Admin,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> ApiResult<web::Json<Page<ManagerView>>> {
     let (page, sort, q) = params.resolve(SORTS, Sort { field: ManagerSort::CreatedAt, descending: true })?;
     let q = q.map(str::to_owned);

@@ -25,6 +25,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, Checks};
@@ -80,6 +81,18 @@ pub fn not_blank(value: &str) -> Result<(), validator::ValidationError> {
         Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
     } else {
         Ok(())
+    }
+}
+
+/// The validator rule for every time in a request: within 1970-01-01 …
+/// 9999-12-31, what both engines store and every client can represent.
+pub fn time_in_range(value: &DateTime<Utc>) -> Result<(), validator::ValidationError> {
+    let year = chrono::Datelike::year(value);
+    if (1970..=9999).contains(&year) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("time_range")
+            .with_message("must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z".into()))
     }
 }
 
@@ -169,7 +182,7 @@ fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
 }
 
 /// `page`, `per_page`, `sort` and `q` of every collection.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page number, from 1.

@@ -14,7 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use super::customers::{CustomerView, NewCustomer, UpdateCustomer, apply_update};
-use super::extract::ValidJson;
+use super::extract::{Query, ValidJson};
 use super::licenses::{CustomerRef, LicenseTerms, LicenseView};
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
 use crate::auth::{Account, Admin, AdminOrShop, Caller, password};
@@ -120,7 +120,7 @@ const SORTS: &[(&str, OrderSort)] = &[("created_at", OrderSort::CreatedAt), ("nu
 pub async fn list_orders(
     state: web::Data<AppState>,
     caller: Caller,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> ApiResult<web::Json<Page<OrderListItem>>> {
     let (page, sort, q) = params.resolve(SORTS, Sort { field: OrderSort::CreatedAt, descending: true })?;
     let q = q.map(str::to_owned);
@@ -548,7 +548,7 @@ pub async fn list_order_managers(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> ApiResult<web::Json<Page<ManagerSummary>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
     let (page, sort, _) =

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::extract::ValidJson;
+use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::{Admin, AdminOrShop};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -95,7 +95,7 @@ const SORTS: &[(&str, ProductSort)] =
 pub async fn list_products(
     state: web::Data<AppState>,
     _caller: AdminOrShop,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> ApiResult<web::Json<Page<ProductView>>> {
     let (page, sort, q) = params.resolve(SORTS, Sort { field: ProductSort::CreatedAt, descending: true })?;
     let q = q.map(str::to_owned);

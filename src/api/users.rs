@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::extract::{OptionalJson, ValidJson};
+use super::extract::{OptionalJson, Query, ValidJson};
 use super::me::chosen_password;
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
 use crate::auth::{Account, password};
@@ -117,7 +117,7 @@ fn email_taken() -> ApiError {
 }
 
 /// Filters of the user list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserFilters {
     /// Only users that hold (`true`) or don't hold (`false`) an activation.
@@ -143,8 +143,8 @@ pub async fn list_users(
     state: web::Data<AppState>,
     caller: Account,
     path: web::Path<String>,
-    params: web::Query<ListParams>,
-    filters: web::Query<UserFilters>,
+    params: Query<ListParams>,
+    filters: Query<UserFilters>,
 ) -> ApiResult<web::Json<Page<UserView>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
     let (page, sort, q) = params.resolve(SORTS, Sort { field: UserSort::CreatedAt, descending: true })?;

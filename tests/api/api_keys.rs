@@ -142,7 +142,7 @@ async fn creating_a_key_writes_one_api_key_created_event_without_the_key() {
 async fn the_name_is_trimmed() {
     let app = TestApp::spawn().await;
 
-    let created = create(&app, "  web shop \n").await;
+    let created = create(&app, "  web shop  ").await;
 
     assert_eq!(created["name"], "web shop");
 }

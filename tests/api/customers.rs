@@ -125,7 +125,7 @@ async fn text_fields_are_trimmed_and_the_email_lower_cased() {
 #[actix_web::test]
 async fn the_address_may_span_lines() {
     let app = TestApp::spawn().await;
-    let address = "Muster Bau GmbH\nz. Hd. Buchhaltung\r\nHauptstraße 1\n\n12345 Berlin";
+    let address = "Muster Bau GmbH\nz. Hd. Buchhaltung\n\tHauptstraße 1\n\n12345 Berlin";
 
     let created = create(&app, json!({"company": "Muster Bau GmbH", "address": address})).await;
 

@@ -11,6 +11,7 @@ mod dashboard;
 mod devices;
 mod events;
 mod helpers;
+mod input_rules;
 mod isolation;
 mod licenses;
 mod managers;

@@ -39,7 +39,7 @@ async fn creating_a_product_answers_201_with_every_field() {
 async fn creating_a_product_trims_the_name() {
     let app = TestApp::spawn().await;
 
-    let body = create_product(&app, "CAD", "  CAD Basic \n").await;
+    let body = create_product(&app, "CAD", "  CAD Basic  ").await;
 
     assert_eq!(body["name"], "CAD Basic");
 }

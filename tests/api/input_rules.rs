@@ -1,0 +1,274 @@
+//! The input rules, the same on both engines: a NUL in any text and a time
+//! outside 1970 … 9999 are refused with 422 naming the field, and change
+//! nothing. The cases are generated from the served OpenAPI document: every
+//! string field of every request body (nested objects and list items too) and
+//! every string query parameter of every operation, so a new field is covered
+//! the day it is added.
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use crate::helpers::{TestApp, enc, unknown_id};
+
+const NUL_TEXT: &str = "before\u{0}after";
+const TIMES_OUT_OF_RANGE: [&str; 2] = ["-5000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"];
+
+/// Follows `$ref`s into `components.schemas`.
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let name = reference.strip_prefix("#/components/schemas/").expect("a local schema ref");
+            resolve(spec, &spec["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// The non-null variant of a nullable schema (`oneOf [X, null]`, `type: [T, "null"]`).
+fn non_null<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    let schema = resolve(spec, schema);
+    for combinator in ["oneOf", "anyOf", "allOf"] {
+        if let Some(variants) = schema.get(combinator).and_then(Value::as_array) {
+            let variant = variants.iter().find(|v| v["type"] != "null").expect("a non-null variant");
+            return non_null(spec, variant);
+        }
+    }
+    schema
+}
+
+fn type_of(schema: &Value) -> &str {
+    match &schema["type"] {
+        Value::String(t) => t,
+        Value::Array(types) => types.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null"),
+        _ if schema.get("properties").is_some() => "object",
+        _ if schema.get("enum").is_some() => "string",
+        _ => "any",
+    }
+}
+
+/// A value of the right type for `schema` (valid or not, but one serde takes):
+/// objects with their required fields, lists with one item.
+fn baseline(spec: &Value, schema: &Value) -> Value {
+    let schema = non_null(spec, schema);
+    if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
+        return first.clone();
+    }
+    match type_of(schema) {
+        "object" => {
+            let required: Vec<&str> =
+                schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let mut object = Map::new();
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                if required.contains(&name.as_str()) {
+                    object.insert(name.clone(), baseline(spec, property));
+                }
+            }
+            Value::Object(object)
+        }
+        "array" => json!([baseline(spec, &schema["items"])]),
+        "integer" | "number" => schema.get("minimum").cloned().unwrap_or(json!(1)),
+        "boolean" => json!(true),
+        "string" if schema["format"] == "date-time" => json!("2030-01-01T00:00:00Z"),
+        "string" if schema["format"] == "email" => json!("someone@example.com"),
+        _ => json!("text"),
+    }
+}
+
+/// One bad body: `body` with `value` at `path` (e.g. `licenses[0].expires_at`).
+struct Case {
+    path: String,
+    body: Value,
+}
+
+/// Every string leaf of `schema` (required or not), each set in turn to a
+/// bad value inside an otherwise well-typed body.
+fn body_cases(spec: &Value, schema: &Value, path: &str, body: &Value, out: &mut Vec<Case>) {
+    let schema = non_null(spec, schema);
+    match type_of(schema) {
+        "object" => {
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                let mut with_field = body.clone();
+                with_field.as_object_mut().expect("an object body").entry(name.clone()).or_insert_with(|| {
+                    // Optional objects and lists get a baseline to reach inside.
+                    baseline(spec, property)
+                });
+                let inner_path = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                let inner_body = with_field[name].clone();
+                let mut inner = Vec::new();
+                body_cases(spec, property, &inner_path, &inner_body, &mut inner);
+                for case in inner {
+                    let mut whole = with_field.clone();
+                    whole[name] = case.body;
+                    out.push(Case { path: case.path, body: whole });
+                }
+            }
+        }
+        "array" => {
+            let mut inner = Vec::new();
+            let item = body.get(0).cloned().unwrap_or_else(|| baseline(spec, &schema["items"]));
+            body_cases(spec, &schema["items"], &format!("{path}[0]"), &item, &mut inner);
+            for case in inner {
+                out.push(Case { path: case.path, body: json!([case.body]) });
+            }
+        }
+        "string" if schema["format"] == "date-time" => {
+            for time in TIMES_OUT_OF_RANGE {
+                out.push(Case { path: path.to_owned(), body: json!(time) });
+            }
+        }
+        "string" => out.push(Case { path: path.to_owned(), body: json!(NUL_TEXT) }),
+        _ => {}
+    }
+}
+
+/// `path` with every `{param}` replaced by an id that names nothing.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| if segment.starts_with('{') { unknown_id() } else { segment.to_owned() })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn operations(spec: &Value) -> Vec<(Method, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (verb, method) in
+            [("get", Method::GET), ("post", Method::POST), ("put", Method::PUT), ("patch", Method::PATCH)]
+        {
+            if let Some(operation) = item.get(verb) {
+                out.push((method, path.clone(), operation.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn assert_refused(answer: &crate::helpers::Answer, what: &str, field: &str) {
+    assert_ne!(answer.status.as_u16(), 500, "{what}: a 500");
+    assert_eq!(answer.status.as_u16(), 422, "{what}: {}", answer.text);
+    assert_eq!(answer.body["code"], "VALIDATION_FAILED", "{what}: {}", answer.text);
+    assert!(answer.body["errors"].get(field).is_some(), "{what}: errors.{field} missing in {}", answer.text);
+}
+
+async fn stored_events(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use license_server::db::schema::audit_events;
+    app.state.db.run(|conn| Ok(audit_events::table.count().get_result::<i64>(conn)?)).await.expect("count")
+}
+
+#[actix_web::test]
+async fn every_text_and_time_field_of_every_body_refuses_nul_and_out_of_range_times() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 0).await;
+    let spec = app.get("/api-docs/openapi.json", &app.admin_token).await.assert_status(200).clone();
+    let before = stored_events(&app).await;
+    let mut tried = 0;
+    for (method, path, operation) in operations(&spec) {
+        let Some(schema) = operation["requestBody"]["content"]["application/json"].get("schema") else { continue };
+        let mut cases = Vec::new();
+        body_cases(&spec, schema, "", &baseline(&spec, schema), &mut cases);
+        assert!(
+            !cases.is_empty()
+                || non_null(&spec, schema)["properties"].as_object().is_some_and(|p| {
+                    p.values().all(|v| !matches!(type_of(non_null(&spec, v)), "string" | "object" | "array"))
+                }),
+            "{method} {path}: no case generated"
+        );
+        for case in cases {
+            let answer =
+                app.call(method.clone(), &concrete(&path), Some(&app.admin_token), Some(case.body.clone())).await;
+            assert_refused(&answer, &format!("{method} {path} with {}", case.body), &case.path);
+            tried += 1;
+        }
+    }
+    assert!(tried >= 80, "only {tried} cases: is the spec walk broken?");
+    assert_eq!(stored_events(&app).await, before, "a refused request changed something");
+}
+
+#[actix_web::test]
+async fn every_text_and_time_query_parameter_refuses_nul_and_out_of_range_times() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 0).await;
+    let spec = app.get("/api-docs/openapi.json", &app.admin_token).await.assert_status(200).clone();
+    let mut tried = 0;
+    for (method, path, operation) in operations(&spec) {
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            if parameter["in"] != "query" {
+                continue;
+            }
+            let name = parameter["name"].as_str().expect("name");
+            let schema = non_null(&spec, &parameter["schema"]);
+            let values: Vec<&str> = match type_of(schema) {
+                "string" if schema["format"] == "date-time" => TIMES_OUT_OF_RANGE.to_vec(),
+                "string" => vec![NUL_TEXT],
+                _ => continue,
+            };
+            for value in values {
+                let url = format!("{}?{name}={}", concrete(&path), enc(value));
+                let answer = app.call(method.clone(), &url, Some(&app.admin_token), None).await;
+                assert_refused(&answer, &format!("{method} {url}"), name);
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 20, "only {tried} cases: is the spec walk broken?");
+}
+
+#[actix_web::test]
+async fn a_nul_in_a_login_email_is_422_not_a_database_error() {
+    let app = TestApp::spawn().await;
+
+    let answer = app
+        .call(Method::POST, "/auth/login", None, Some(json!({ "email": "a\u{0}@x.example", "password": "x" })))
+        .await;
+
+    assert_refused(&answer, "login", "email");
+}
+
+#[actix_web::test]
+async fn an_address_may_span_lines_but_holds_no_other_control_character() {
+    let app = TestApp::spawn().await;
+    let customer = |address: &str| json!({ "company": "Lines GmbH", "address": address });
+
+    let multi_line = app.post("/customers", &app.admin_token, customer("Hauptstr. 1\n\t12345 Berlin")).await;
+    let escape = app.post("/customers", &app.admin_token, customer("Hauptstr. 1\u{1b}[31m")).await;
+    let in_company = app.post("/customers", &app.admin_token, json!({ "company": "Two\nLines" })).await;
+
+    assert_eq!(multi_line.assert_status(201)["address"], "Hauptstr. 1\n\t12345 Berlin");
+    assert_refused(&escape, "escape in address", "address");
+    assert_refused(&in_company, "line break in company", "company");
+}
+
+#[actix_web::test]
+async fn a_request_file_with_control_characters_or_an_old_time_is_422() {
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-1", "max@customer.example").await;
+    let key = c.order["licenses"][1]["key"].as_str().unwrap();
+    let file = |hostname: &str, created_at: &str| {
+        let request =
+            json!({ "license_key": key, "hardware_id": "hw-1", "hostname": hostname, "created_at": created_at });
+        base64::engine::general_purpose::STANDARD.encode(request.to_string())
+    };
+
+    let nul = app
+        .call(
+            Method::POST,
+            "/client/offline/activate",
+            None,
+            Some(json!({ "request": file("a\u{0}b", "2026-01-01T00:00:00Z") })),
+        )
+        .await;
+    let old = app
+        .call(
+            Method::POST,
+            "/client/offline/activate",
+            None,
+            Some(json!({ "request": file("pc", "-5000-01-01T00:00:00Z") })),
+        )
+        .await;
+
+    assert_refused(&nul, "NUL hostname", "request.hostname");
+    assert_refused(&old, "year -5000", "request.created_at");
+    let devices = app.get(&format!("/licenses/{}/devices?status=all", c.computer_license_id), &app.admin_token).await;
+    assert_eq!(devices.assert_status(200)["total"], 0);
+}
