@@ -103,15 +103,26 @@ pub async fn preflight_no_content(
     Ok(res)
 }
 
-/// API answers carry tokens and personal data: never cache them.
+/// API answers carry tokens and personal data: never cache them. They are
+/// data, never a page: no sniffing, no framing, no referrer, nothing loaded
+/// (OWASP's REST security headers).
 pub async fn no_store_for_api(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    use header::HeaderValue;
     let api = req.path().starts_with("/api/");
     let mut res = next.call(req).await?;
     if api {
-        res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        let headers = res.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     }
     Ok(res)
 }
