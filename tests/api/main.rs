@@ -17,6 +17,7 @@ mod managers;
 mod migrations;
 mod ops;
 mod orders;
+mod outage;
 mod products;
 mod ratelimit;
 mod spec;
