@@ -397,7 +397,7 @@ impl Health {
             return false;
         }
         *self.since.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
-        tracing::warn!(%cause, "the database is unavailable; answering 503 SERVICE_UNAVAILABLE until it is back");
+        tracing::warn!(cause = %cause.trim_end(), "the database is unavailable; answering 503 SERVICE_UNAVAILABLE until it is back");
         true
     }
 
