@@ -4,10 +4,11 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
-use crate::db::{DEFAULT_SQLITE_FILE, DatabaseUrl};
+use crate::db::{DEFAULT_POOL_TIMEOUT, DEFAULT_SQLITE_FILE, DatabaseUrl};
 
 /// The largest access-token lifetime the contract allows.
 pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 900;
@@ -78,6 +79,10 @@ pub struct DatabaseArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "LICENSE_SERVER_DB_POOL_SIZE", global = true, default_value_t = 10)]
     pub db_pool_size: u32,
+
+    /// Seconds a request waits for a database connection before it is answered 503.
+    #[arg(long, env = "LICENSE_SERVER_DB_POOL_TIMEOUT_SECONDS", global = true, default_value_t = DEFAULT_POOL_TIMEOUT.as_secs())]
+    pub db_pool_timeout_seconds: u64,
 }
 
 impl DatabaseArgs {
@@ -91,6 +96,14 @@ impl DatabaseArgs {
             Ok(self.db_pool_size)
         } else {
             Err(ConfigError::new("LICENSE_SERVER_DB_POOL_SIZE", "must be between 1 and 500"))
+        }
+    }
+
+    pub fn pool_timeout(&self) -> Result<Duration, ConfigError> {
+        if (1..=60).contains(&self.db_pool_timeout_seconds) {
+            Ok(Duration::from_secs(self.db_pool_timeout_seconds))
+        } else {
+            Err(ConfigError::new("LICENSE_SERVER_DB_POOL_TIMEOUT_SECONDS", "must be between 1 and 60"))
         }
     }
 }
@@ -123,6 +136,8 @@ pub struct Config {
     pub workers: usize,
     pub database: DatabaseUrl,
     pub db_pool_size: u32,
+    /// How long a request waits for a pooled connection before a 503.
+    pub db_pool_timeout: Duration,
     pub cors_origins: Vec<String>,
     pub access_token_seconds: i64,
     pub refresh_token_seconds: i64,
@@ -212,6 +227,7 @@ impl Config {
             workers,
             database: db.url()?,
             db_pool_size: db.pool_size()?,
+            db_pool_timeout: db.pool_timeout()?,
             cors_origins,
             access_token_seconds: serve.access_token_seconds,
             refresh_token_seconds: serve.refresh_token_seconds,
@@ -233,6 +249,7 @@ impl Config {
             workers: 2,
             database,
             db_pool_size: 10,
+            db_pool_timeout: DEFAULT_POOL_TIMEOUT,
             cors_origins: Vec::new(),
             access_token_seconds: MAX_ACCESS_TOKEN_SECONDS,
             refresh_token_seconds: 30 * 86_400,
@@ -294,7 +311,7 @@ mod tests {
     }
 
     fn db() -> DatabaseArgs {
-        DatabaseArgs { database_url: None, db_pool_size: 10 }
+        DatabaseArgs { database_url: None, db_pool_size: 10, db_pool_timeout_seconds: 3 }
     }
 
     #[test]
@@ -320,8 +337,12 @@ mod tests {
         args.cors_origins = "https://a.example.com, https://b.example.com/path".into();
         assert_eq!(Config::from_args(&args, &db()).unwrap_err().variable, "LICENSE_SERVER_CORS_ORIGINS");
 
-        let bad_db = DatabaseArgs { database_url: Some("postgress://x".into()), db_pool_size: 10 };
+        let bad_db = DatabaseArgs { database_url: Some("postgress://x".into()), ..db() };
         assert_eq!(Config::from_args(&serve(), &bad_db).unwrap_err().variable, "DATABASE_URL");
+
+        let no_wait = DatabaseArgs { db_pool_timeout_seconds: 0, ..db() };
+        let err = Config::from_args(&serve(), &no_wait).unwrap_err();
+        assert_eq!(err.variable, "LICENSE_SERVER_DB_POOL_TIMEOUT_SECONDS");
     }
 
     #[test]

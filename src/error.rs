@@ -15,6 +15,10 @@ use utoipa::ToSchema;
 
 use crate::telemetry;
 
+/// The `Retry-After` (seconds) of every 503: long enough for a pool to
+/// reconnect, short enough that a client is not kept away after a restart.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 /// The stable error codes of the contract. The status follows from the code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -33,7 +37,7 @@ pub enum ErrorCode {
     Forbidden,
     RateLimited,
     Internal,
-    Unavailable,
+    ServiceUnavailable,
     Conflict,
     ProductCodeTaken,
     OrderNumberTaken,
@@ -70,7 +74,7 @@ impl ErrorCode {
             AccountDisabled | Forbidden | Suspended | Expired => StatusCode::FORBIDDEN,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Conflict
             | ProductCodeTaken
             | OrderNumberTaken
@@ -108,7 +112,7 @@ impl ErrorCode {
             Forbidden => "FORBIDDEN",
             RateLimited => "RATE_LIMITED",
             Internal => "INTERNAL",
-            Unavailable => "UNAVAILABLE",
+            ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Conflict => "CONFLICT",
             ProductCodeTaken => "PRODUCT_CODE_TAKEN",
             OrderNumberTaken => "ORDER_NUMBER_TAKEN",
@@ -243,6 +247,22 @@ impl ApiError {
         e
     }
 
+    /// 503 `SERVICE_UNAVAILABLE`: the database can't be reached or stayed busy
+    /// past its wait. The cause is for the log (the caller learns only to retry).
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            ErrorCode::ServiceUnavailable,
+            "The service can't reach its database right now; retry after the Retry-After seconds.",
+        );
+        e.0.cause = Some(cause.to_string());
+        e
+    }
+
+    /// Why an internal or unavailable error happened (never answered).
+    pub fn cause(&self) -> Option<&str> {
+        self.0.cause.as_deref()
+    }
+
     pub fn with_errors(mut self, errors: FieldErrors) -> Self {
         self.0.errors = Some(errors);
         self
@@ -302,11 +322,19 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let problem = self.problem();
-        if let Some(cause) = &self.0.cause {
-            tracing::error!(request_id = %problem.request_id, cause = %cause, "internal error");
+        match (&self.0.cause, self.0.code) {
+            // An outage is logged once where it is noticed (`db::Db`), not per answer.
+            (Some(cause), ErrorCode::ServiceUnavailable) => {
+                tracing::debug!(request_id = %problem.request_id, cause = %cause, "service unavailable");
+            }
+            (Some(cause), _) => tracing::error!(request_id = %problem.request_id, cause = %cause, "internal error"),
+            (None, _) => {}
         }
         let mut response = HttpResponse::build(self.0.code.status());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if self.0.code == ErrorCode::ServiceUnavailable {
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+        }
         for (name, value) in &self.0.headers {
             if let Ok(value) = HeaderValue::from_str(value) {
                 response.insert_header((name.clone(), value));
@@ -326,8 +354,25 @@ impl From<diesel::result::Error> for ApiError {
                 tracing::debug!(constraint = ?info.constraint_name(), "unique violation");
                 Self::new(ErrorCode::Conflict, "The change conflicts with an existing record.")
             }
+            ref other if unavailable(other) => Self::unavailable(format!("database: {other}")),
             other => Self::internal(format!("database: {other}")),
         }
+    }
+}
+
+/// A storage error that says the database can't serve now, not that the
+/// query is wrong: the connection is gone (PostgreSQL: a closed connection or
+/// one that can't take a command), or SQLite stayed locked past its busy timeout.
+/// Everything else on a healthy connection is a bug and stays 500.
+fn unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
+        // SQLITE_BUSY and SQLITE_LOCKED (every extended code) have these messages.
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            matches!(info.message(), "database is locked" | "database table is locked")
+        }
+        _ => false,
     }
 }
 
@@ -381,3 +426,45 @@ impl Checks {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_lost_connection_or_a_locked_database_is_503_with_retry_after() {
+        for e in [
+            db_error(DatabaseErrorKind::ClosedConnection, "server closed the connection unexpectedly"),
+            db_error(DatabaseErrorKind::UnableToSendCommand, "no connection to the server"),
+            db_error(DatabaseErrorKind::Unknown, "database is locked"),
+            db_error(DatabaseErrorKind::Unknown, "database table is locked"),
+        ] {
+            let error = ApiError::from(e);
+            assert_eq!(error.code(), ErrorCode::ServiceUnavailable);
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), &RETRY_AFTER_SECONDS.to_string());
+        }
+        assert_eq!(ErrorCode::ServiceUnavailable.as_str(), "SERVICE_UNAVAILABLE");
+    }
+
+    #[test]
+    fn a_query_error_on_a_healthy_connection_stays_500() {
+        for e in [
+            db_error(DatabaseErrorKind::Unknown, "no such column: nmae"),
+            db_error(DatabaseErrorKind::Unknown, "syntax error at or near \"FORM\""),
+            db_error(DatabaseErrorKind::NotNullViolation, "NOT NULL constraint failed: licenses.key"),
+            Error::DeserializationError("unexpected null".into()),
+        ] {
+            let error = ApiError::from(e);
+            assert_eq!(error.code(), ErrorCode::Internal);
+            assert!(error.error_response().headers().get(header::RETRY_AFTER).is_none());
+        }
+    }
+}

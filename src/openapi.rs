@@ -3,7 +3,9 @@
 //! error responses every operation shares are added in one place, [`finalize`],
 //! from what each operation declares (security, body, path parameters).
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -74,17 +76,31 @@ const SHARED: &[(&str, &str, &str)] = &[
         "`RATE_LIMITED`: too many requests from this address (or failed attempts); see `Retry-After`",
     ),
     ("Internal", "500", "`INTERNAL`: an unexpected failure; the answer holds only `request_id`"),
+    (
+        "ServiceUnavailable",
+        "503",
+        "`SERVICE_UNAVAILABLE`: the database is unreachable or stayed busy past the pool's wait; \
+         retry after `Retry-After` seconds (never a 500; under `/api/v1/client/` signed like every answer)",
+    ),
 ];
+
+/// `/api/v1` operations that never ask the database (so they can't answer 503).
+const NO_DATABASE: &[&str] = &["/api/v1/client/public-key"];
 
 /// Adds the shared error responses to every operation and returns the final document.
 pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
-    for (name, _, description) in SHARED {
-        let response = ResponseBuilder::new()
+    for (name, status, description) in SHARED {
+        let mut response = ResponseBuilder::new()
             .description(*description)
-            .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
-            .build();
-        components.responses.insert((*name).to_owned(), RefOr::T(response));
+            .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))));
+        if *status == "503" {
+            let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
+            let retry_after =
+                HeaderBuilder::new().schema(Some(seconds)).description(Some("Seconds to wait before retrying")).build();
+            response = response.header("Retry-After", retry_after);
+        }
+        components.responses.insert((*name).to_owned(), RefOr::T(response.build()));
     }
     for (path, item) in api.paths.paths.iter_mut() {
         let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
@@ -111,6 +127,9 @@ fn add_shared_responses(path: &str, op: &mut Operation) {
     }
     if path.starts_with("/api/v1/") {
         wanted.extend(["429", "500"]);
+        if !NO_DATABASE.contains(&path) {
+            wanted.push("503");
+        }
     }
     for status in wanted {
         if !op.responses.responses.contains_key(status) {

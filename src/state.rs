@@ -30,7 +30,7 @@ impl AppState {
     /// Opens the database, applies pending migrations and loads (or creates
     /// on first start) the key material every instance shares.
     pub fn init(config: Config) -> Result<Self, String> {
-        let pool = db::connect(&config.database, config.db_pool_size)?;
+        let pool = db::connect_with_wait(&config.database, config.db_pool_size, config.db_pool_timeout)?;
         let mut conn =
             pool.get().map_err(|e| format!("cannot connect to the database {}: {e}", config.database.redacted()))?;
         let applied = db::run_migrations(&mut conn)?;

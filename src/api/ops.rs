@@ -1,11 +1,11 @@
 //! Operations endpoints outside `/api/v1`: liveness, readiness, metrics.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::db;
 use crate::state::AppState;
 use crate::telemetry::Metrics;
 
@@ -41,27 +41,27 @@ pub async fn health() -> web::Json<Health> {
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "Database unreachable or migrations pending", body = Readiness),
+        (status = 503, description = "Database unreachable or migrations pending; see `Retry-After`", body = Readiness,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking again"))),
     ),
     security(())
 )]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.db.pool().clone();
-    let checked = web::block(move || match pool.get() {
-        Ok(mut conn) => (true, db::migrations_complete(&mut conn)),
-        Err(_) => (false, false),
-    })
-    .await
-    .unwrap_or((false, false));
-    let (reachable, migrated) = checked;
+    let (reachable, migrated) = state.db.readiness().await;
     let body = Readiness {
         status: if reachable && migrated { "ready" } else { "unavailable" },
         database: state.config.database.engine(),
         database_reachable: reachable,
         migrations_applied: migrated,
     };
-    if reachable && migrated { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    if reachable && migrated {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_SECONDS.to_string()))
+            .json(body)
+    }
 }
 
 /// Prometheus metrics (text exposition format).

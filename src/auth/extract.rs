@@ -68,6 +68,8 @@ enum Failure {
     Token(&'static str),
     Expired,
     Disabled,
+    /// The database could not be asked (503, with the cause for the log).
+    Unavailable(String),
     Internal(String),
 }
 
@@ -77,6 +79,7 @@ impl From<Failure> for ApiError {
             Failure::Token(detail) => ApiError::invalid_token(detail),
             Failure::Expired => ApiError::token_expired(),
             Failure::Disabled => ApiError::new(ErrorCode::AccountDisabled, "This account is disabled."),
+            Failure::Unavailable(cause) => ApiError::unavailable(cause),
             Failure::Internal(cause) => ApiError::internal(cause),
         }
     }
@@ -108,7 +111,10 @@ async fn resolve(req: &HttpRequest) -> Result<Principal, Failure> {
         .clone();
     let token = bearer(req)?.to_owned();
     let now = state.clock.now();
-    let internal = |e: ApiError| Failure::Internal(e.to_string());
+    let internal = |e: ApiError| match e.code() {
+        ErrorCode::ServiceUnavailable => Failure::Unavailable(e.cause().unwrap_or_default().to_owned()),
+        _ => Failure::Internal(e.to_string()),
+    };
     if token.starts_with(API_KEY_PREFIX) {
         let digest = sha256_hex(&token);
         let key = state

@@ -128,11 +128,13 @@ impl Conn {
     /// After `f` ran on this connection: remember when, and after a failure
     /// find out whether the connection itself died (a server restart), so the
     /// pool drops it instead of handing it out again.
-    fn after_use(&mut self, failed: bool) {
+    /// Returns false when the connection is dead.
+    fn after_use(&mut self, failed: bool) -> bool {
         self.last_used = std::time::Instant::now();
         if failed && self.inner.batch_execute("SELECT 1").is_err() {
             self.broken = true;
         }
+        !self.broken
     }
 }
 
@@ -198,20 +200,44 @@ impl Manager {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
-/// Opens the pool. For SQLite the file is created first (mode 0600) when it is
-/// missing; its directory must exist.
+/// How long a request waits for a pooled connection by default before it is
+/// answered 503 (`LICENSE_SERVER_DB_POOL_TIMEOUT_SECONDS`).
+pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens the pool with the default wait; see [`connect_with_wait`].
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
+    connect_with_wait(url, max_size, DEFAULT_POOL_TIMEOUT)
+}
+
+/// Opens the pool. For SQLite the file is created first (mode 0600) when it is
+/// missing; its directory must exist. `wait` bounds a checkout (and the first
+/// connect at start); while the database is down r2d2 retries connecting in
+/// the background, at most `wait / 2` apart, so it is back that soon after.
+pub fn connect_with_wait(url: &DatabaseUrl, max_size: u32, wait: Duration) -> Result<Pool, String> {
     if let DatabaseUrl::Sqlite(path) = url {
         create_sqlite_file(path)?;
     }
     r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(wait)
         // `Manager::is_valid` decides what a checkout costs: nothing for a
         // file or a busy connection, `SELECT 1` for an idle PostgreSQL one.
         .test_on_check_out(true)
+        // r2d2 would log every failed reconnect (several a second while the
+        // database is down); `Db` logs an outage once instead.
+        .error_handler(Box::new(QuietErrors))
         .build(Manager { url: url.clone() })
         .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
+}
+
+/// Failed background connects, at debug level only.
+#[derive(Debug)]
+struct QuietErrors;
+
+impl r2d2::HandleError<r2d2::Error> for QuietErrors {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::debug!(%error, "database connect failed");
+    }
 }
 
 fn create_sqlite_file(path: &std::path::Path) -> Result<(), String> {
@@ -324,22 +350,90 @@ impl LockableTable {
 
 /// The shared handle: runs blocking diesel work on actix's blocking pool so a
 /// pooled connection is never held across an `.await`.
+///
+/// A request that can't get a connection within the pool's wait, or whose
+/// connection turns out dead, is answered 503 `SERVICE_UNAVAILABLE` (with
+/// `Retry-After`); a failing query on a live connection stays a 500.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     /// As many permits as pooled connections: requests beyond that wait here,
     /// asynchronously, instead of parking blocking threads on the pool.
     permits: std::sync::Arc<tokio::sync::Semaphore>,
+    /// How long a request may wait for a connection, permit included.
+    wait: Duration,
+    health: std::sync::Arc<Health>,
+}
+
+/// Whether the database is answering, shared by every request, so an outage
+/// is logged once when it starts and once when it ends — not per request.
+///
+/// `state` counts transitions: even = healthy, odd = unavailable. A failure
+/// opens an outage only if its request started in the healthy state it ends
+/// (so a late failure from before a recovery doesn't reopen it), and a success
+/// ends one only if its connection was checked out during that outage (so a
+/// request already running when the database went away doesn't end it).
+#[derive(Debug, Default)]
+pub struct Health {
+    state: std::sync::atomic::AtomicU64,
+    since: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Health {
+    /// The current state, to pass back to [`failed`](Self::failed) or
+    /// [`succeeded`](Self::succeeded).
+    pub fn observe(&self) -> u64 {
+        self.state.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        self.observe() % 2 == 1
+    }
+
+    /// The database failed a request that started in state `seen`. True when
+    /// this failure opened an outage (and logged it).
+    pub fn failed(&self, seen: u64, cause: &str) -> bool {
+        if !self.advance(seen, 0) {
+            return false;
+        }
+        *self.since.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+        tracing::warn!(cause = %cause.trim_end(), "the database is unavailable; answering 503 SERVICE_UNAVAILABLE until it is back");
+        true
+    }
+
+    /// The database answered on a connection checked out in state `seen`.
+    /// True when this ended an outage (and logged it).
+    pub fn succeeded(&self, seen: u64) -> bool {
+        if !self.advance(seen, 1) {
+            return false;
+        }
+        let since = self.since.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let seconds = since.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        tracing::info!(unavailable_seconds = format!("{seconds:.1}"), "the database is reachable again");
+        true
+    }
+
+    /// Moves from `seen` to the next state, if `seen` has the `parity` and is still current.
+    fn advance(&self, seen: u64, parity: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        seen % 2 == parity && self.state.compare_exchange(seen, seen + 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
 }
 
 impl Db {
     pub fn new(pool: Pool) -> Self {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
-        Self { pool, permits }
+        let wait = pool.connection_timeout();
+        Self { pool, permits, wait, health: Default::default() }
     }
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The shared outage state.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.
@@ -348,12 +442,47 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(|e| ApiError::internal(format!("database permits: {e}")))?;
+        let seen = self.health.observe();
+        let deadline = std::time::Instant::now() + self.wait;
+        let permit = match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(permit) => permit.map_err(|e| ApiError::internal(format!("database permits: {e}")))?,
+            Err(_) => {
+                let cause = format!("all {} pooled connections stayed busy for {:?}", self.pool.max_size(), self.wait);
+                self.health.failed(seen, &cause);
+                return Err(ApiError::unavailable(cause));
+            }
+        };
         let pool = self.pool.clone();
+        let health = self.health.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
+            // Released after the connection went back to the pool.
+            let _permit = permit;
+            let wait = deadline.saturating_duration_since(std::time::Instant::now());
+            let mut conn = match pool.get_timeout(wait) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    let cause = format!("no database connection: {e}");
+                    health.failed(seen, &cause);
+                    return Err(ApiError::unavailable(cause));
+                }
+            };
+            let checked_out = health.observe();
             let result = f(&mut conn);
-            conn.after_use(result.is_err());
+            let alive = conn.after_use(result.is_err());
+            let result = match result {
+                Err(e) if !alive && e.code() == crate::error::ErrorCode::Internal => {
+                    Err(ApiError::unavailable(format!("the database connection died: {}", e.cause().unwrap_or(""))))
+                }
+                other => other,
+            };
+            match &result {
+                Err(e) if e.code() == crate::error::ErrorCode::ServiceUnavailable => {
+                    health.failed(seen, e.cause().unwrap_or("unavailable"));
+                }
+                _ => {
+                    health.succeeded(checked_out);
+                }
+            }
             result
         })
         .await
@@ -367,6 +496,35 @@ impl Db {
         T: Send + 'static,
     {
         self.run(move |conn| write_transaction(conn, f)).await
+    }
+
+    /// Readiness: is the database reachable (within the pool's wait) and is
+    /// every migration applied? Feeds the outage state like any request.
+    pub async fn readiness(&self) -> (bool, bool) {
+        let pool = self.pool.clone();
+        let health = self.health.clone();
+        let wait = self.wait;
+        let seen = health.observe();
+        actix_web::web::block(move || {
+            let mut conn = match pool.get_timeout(wait) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    health.failed(seen, &format!("no database connection: {e}"));
+                    return (false, false);
+                }
+            };
+            let checked_out = health.observe();
+            let migrated = migrations_complete(&mut conn);
+            if conn.after_use(!migrated) {
+                health.succeeded(checked_out);
+                (true, migrated)
+            } else {
+                health.failed(seen, "the database connection died");
+                (false, false)
+            }
+        })
+        .await
+        .unwrap_or((false, false))
     }
 }
 
@@ -395,6 +553,31 @@ mod tests {
         }
         assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
         assert!(DatabaseUrl::parse("").is_err());
+    }
+
+    #[test]
+    fn an_outage_opens_once_and_ends_once() {
+        let health = Health::default();
+        let healthy = health.observe();
+        // Many requests fail at once: only the first opens the outage.
+        assert!(health.failed(healthy, "connection refused"));
+        assert!(!health.failed(healthy, "connection refused"));
+        assert!(health.is_unavailable());
+        let down = health.observe();
+        assert!(!health.failed(down, "still refused"), "a request started during the outage opens none");
+        // A request checked out before the outage succeeding proves nothing.
+        assert!(!health.succeeded(healthy));
+        assert!(health.is_unavailable());
+        // The first success on a connection got during the outage ends it, once.
+        assert!(health.succeeded(down));
+        assert!(!health.succeeded(down));
+        assert!(!health.is_unavailable());
+        // A late failure of a request that started before the recovery reopens nothing.
+        assert!(!health.failed(healthy, "late"));
+        assert!(!health.failed(down, "late"));
+        assert!(!health.is_unavailable());
+        // The next outage is logged again.
+        assert!(health.failed(health.observe(), "refused again"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::json;
 const BIN: &str = env!("CARGO_BIN_EXE_license-server");
 
 /// The binary with a clean environment for this crate's variables.
-fn command(dir: &std::path::Path) -> Command {
+pub(crate) fn command(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir);
     for (key, _) in std::env::vars() {
@@ -21,7 +21,7 @@ fn command(dir: &std::path::Path) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

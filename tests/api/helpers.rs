@@ -26,6 +26,21 @@ pub fn postgres_url() -> Option<String> {
     std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
 }
 
+/// The same PostgreSQL database reached through `addr` (a proxy the test
+/// controls), for [`TestApp::spawn_with`]: `|c| c.database = through(&c.database, addr)`.
+/// An SQLite URL is returned unchanged.
+pub fn through(url: &DatabaseUrl, addr: std::net::SocketAddr) -> DatabaseUrl {
+    match url {
+        DatabaseUrl::Postgres(u) => {
+            let mut parsed = url::Url::parse(u).expect("a PostgreSQL URL");
+            parsed.set_host(Some(&addr.ip().to_string())).expect("a host");
+            parsed.set_port(Some(addr.port())).expect("a port");
+            DatabaseUrl::Postgres(parsed.to_string())
+        }
+        other => other.clone(),
+    }
+}
+
 /// A database that exists for one test.
 pub enum TestDb {
     Sqlite { _dir: tempfile::TempDir },

@@ -18,6 +18,7 @@ mod managers;
 mod migrations;
 mod ops;
 mod orders;
+mod outage;
 mod owasp;
 mod products;
 mod ratelimit;
