@@ -247,6 +247,7 @@ fn manager_account(
             disabled: false,
             created_at: now,
             updated_at: now,
+            bound_customer_id: None,
         },
     )?;
     let target = Target::order(order_id).with_subject(&id);
