@@ -1,6 +1,8 @@
 //! The domain rules of licensing: key format, seats, leases, validation codes,
-//! signatures and offline files. Plain functions, callable without a server.
+//! signatures, offline files and who may be linked as a manager. Plain
+//! functions, callable without a server.
 
 pub mod keys;
+pub mod linking;
 pub mod offline;
 pub mod signing;
