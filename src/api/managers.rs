@@ -34,6 +34,9 @@ pub struct ManagerView {
     pub name: String,
     /// A disabled account can't sign in; its tokens stopped working when it was disabled.
     pub disabled: bool,
+    /// The customer the account is bound to: an account created through a
+    /// manager may be linked only to orders of that customer. `null`: unbound.
+    pub bound_customer_id: Option<String>,
     /// The orders it manages.
     pub orders: Vec<OrderRef>,
     pub created_at: DateTime<Utc>,
@@ -56,6 +59,7 @@ fn views(conn: &mut AnyConnection, rows: Vec<Account>) -> ApiResult<Vec<ManagerV
             email: a.email,
             name: a.name,
             disabled: a.disabled,
+            bound_customer_id: a.bound_customer_id,
             created_at: utc(a.created_at),
             updated_at: utc(a.updated_at),
         })

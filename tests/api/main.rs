@@ -13,6 +13,7 @@ mod events;
 mod helpers;
 mod isolation;
 mod licenses;
+mod linking;
 mod managers;
 mod migrations;
 mod ops;
