@@ -4,9 +4,13 @@
 //! manager links only colleagues of the same customer and hears one answer,
 //! `EMAIL_UNAVAILABLE`, for every other existing e-mail.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, Answer, Customer, TestApp, audit_events, fresh_admin_token, id_of};
+use crate::helpers::{
+    ADMIN_EMAIL, Answer, Customer, TestApp, assert_field_error, audit_events, customer_total, fresh_admin_token, id_of,
+    unknown_id,
+};
 
 /// POST /orders/{order_id}/managers as `token` (whatever the answer).
 async fn add_manager(app: &TestApp, order_id: &str, token: &str, email: &str, name: &str) -> Answer {
@@ -258,4 +262,78 @@ async fn only_an_account_a_manager_creates_is_bound_to_the_orders_customer() {
     let details: Vec<Value> = created.iter().map(|e| serde_json::from_str(&e.details).unwrap()).collect();
     assert!(details.contains(&json!({ "email": "by-manager@a.example", "bound_customer_id": customer_id(&a) })));
     assert!(details.contains(&json!({ "email": "by-admin@a.example", "bound_customer_id": null })));
+}
+
+#[actix_web::test]
+async fn releasing_a_binding_ends_sign_ins_and_requires_a_new_password() {
+    let app = TestApp::spawn().await;
+    let shop = app.shop_key().await;
+    let a = app.order("SO-A", "max@a.example").await;
+    let it = added(&app, &a.order_id, &a.manager_token, "it@a.example", "IT").await;
+    let (id, old_password) = (id_of(&it["manager"]), it["initial_password"].as_str().unwrap().to_owned());
+    let login = app.login("it@a.example", &old_password).await;
+    let old_refresh = login["refresh_token"].as_str().unwrap().to_owned();
+
+    let answer = app.patch(&format!("/managers/{id}"), &app.admin_token, json!({ "bound_customer_id": null })).await;
+
+    let manager = answer.assert_status(200);
+    assert_eq!(manager["bound_customer_id"], Value::Null);
+    assert_eq!(manager["disabled"], false);
+    crate::helpers::refresh(&app, &old_refresh).await.assert_problem(401, "INVALID_REFRESH_TOKEN");
+    let refused = app
+        .call(Method::POST, "/auth/login", None, Some(json!({ "email": "it@a.example", "password": old_password })))
+        .await;
+    refused.assert_problem(401, "INVALID_CREDENTIALS");
+    let released = audit_events(&app, "manager.released").await;
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0].subject_id.as_deref(), Some(id.as_str()));
+    assert_eq!(app.count_events("manager.updated").await, 0, "a release is its own event");
+    // A new password from an admin opens the account again.
+    let reset = app.call(Method::POST, &format!("/managers/{id}/password"), Some(&app.admin_token), None).await;
+    let new_password = reset.assert_status(200)["password"].as_str().unwrap().to_owned();
+    let token = app.login("it@a.example", &new_password).await["access_token"].as_str().unwrap().to_owned();
+    // Unbound now, the shop may name it for another customer.
+    let body = order_body("SO-X", "CODE-SO-A", json!({ "customer": { "company": "X Corp" } }), &["it@a.example"]);
+    app.post("/orders", &shop, body).await.assert_status(201);
+    assert_eq!(visible_numbers(&app, &token).await, ["SO-A", "SO-X"]);
+}
+
+#[actix_web::test]
+async fn releasing_an_unbound_account_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let a = app.order("SO-A", "max@a.example").await;
+
+    let answer =
+        app.patch(&format!("/managers/{}", a.manager_id), &app.admin_token, json!({ "bound_customer_id": null })).await;
+
+    assert_eq!(answer.assert_status(200)["bound_customer_id"], Value::Null);
+    app.login("max@a.example", &a.manager_password).await;
+    app.get("/me", &a.manager_token).await.assert_status(200);
+    assert_eq!(app.count_events("manager.released").await, 0);
+}
+
+#[actix_web::test]
+async fn an_admin_binds_an_account_to_a_customer() {
+    let app = TestApp::spawn().await;
+    let shop = app.shop_key().await;
+    let a = app.order("SO-A", "max@a.example").await;
+    let b = app.order("SO-B", "bob@b.example").await;
+    let path = format!("/managers/{}", b.manager_id);
+
+    let unknown = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": unknown_id() })).await;
+    let garbage = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": "not-an-id" })).await;
+    let contradicted = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": customer_id(&a) })).await;
+    let bound = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": customer_id(&b) })).await;
+
+    assert_field_error(&unknown, "bound_customer_id");
+    assert_field_error(&garbage, "bound_customer_id");
+    assert_field_error(&contradicted, "bound_customer_id");
+    assert_eq!(bound.assert_status(200)["bound_customer_id"], customer_id(&b).as_str());
+    assert_eq!(app.count_events("manager.bound").await, 1);
+    // Binding restricts; it does not sign the account out.
+    app.get("/me", &b.manager_token).await.assert_status(200);
+    app.login("bob@b.example", &b.manager_password).await;
+    let body = order_body("SO-C", "CODE-SO-B", json!({ "customer": { "company": "C Corp" } }), &["bob@b.example"]);
+    app.post("/orders", &shop, body).await.assert_problem(409, "EMAIL_BOUND_TO_OTHER_CUSTOMER");
+    assert_eq!(customer_total(&app).await, 2);
 }
