@@ -319,15 +319,20 @@ async fn an_admin_binds_an_account_to_a_customer() {
     let a = app.order("SO-A", "max@a.example").await;
     let b = app.order("SO-B", "bob@b.example").await;
     let path = format!("/managers/{}", b.manager_id);
+    // An account that manages no order: only the customer's existence stands in the way.
+    let spare = id_of(&added(&app, &b.order_id, &app.admin_token, "spare@b.example", "").await["manager"]);
+    app.delete(&format!("/orders/{}/managers/{spare}", b.order_id), &app.admin_token).await.assert_status(204);
+    let spare_path = format!("/managers/{spare}");
 
-    let unknown = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": unknown_id() })).await;
-    let garbage = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": "not-an-id" })).await;
+    let unknown = app.patch(&spare_path, &app.admin_token, json!({ "bound_customer_id": unknown_id() })).await;
+    let garbage = app.patch(&spare_path, &app.admin_token, json!({ "bound_customer_id": "not-an-id" })).await;
     let contradicted = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": customer_id(&a) })).await;
     let bound = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": customer_id(&b) })).await;
 
     assert_field_error(&unknown, "bound_customer_id");
     assert_field_error(&garbage, "bound_customer_id");
     assert_field_error(&contradicted, "bound_customer_id");
+    assert_eq!(bound_customer(&app, &spare).await, Value::Null);
     assert_eq!(bound.assert_status(200)["bound_customer_id"], customer_id(&b).as_str());
     assert_eq!(app.count_events("manager.bound").await, 1);
     // Binding restricts; it does not sign the account out.
