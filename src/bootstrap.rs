@@ -49,6 +49,7 @@ pub fn create_admin(
                 disabled: false,
                 created_at: now,
                 updated_at: now,
+                bound_customer_id: None,
             },
         )?;
         let ctx =

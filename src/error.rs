@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::licensing::linking::{BindRefusal, LinkRefusal};
 use crate::telemetry;
 
 /// The `Retry-After` (seconds) of every 503: long enough for a pool to
@@ -58,6 +59,8 @@ pub enum ErrorCode {
     LeaseExpired,
     Suspended,
     Expired,
+    EmailUnavailable,
+    EmailBoundToOtherCustomer,
 }
 
 impl ErrorCode {
@@ -90,7 +93,9 @@ impl ErrorCode {
             | OfflineNotAllowed
             | NotOfflineDevice
             | NotActivated
-            | LeaseExpired => StatusCode::CONFLICT,
+            | LeaseExpired
+            | EmailUnavailable
+            | EmailBoundToOtherCustomer => StatusCode::CONFLICT,
         }
     }
 
@@ -133,6 +138,8 @@ impl ErrorCode {
             LeaseExpired => "LEASE_EXPIRED",
             Suspended => "SUSPENDED",
             Expired => "EXPIRED",
+            EmailUnavailable => "EMAIL_UNAVAILABLE",
+            EmailBoundToOtherCustomer => "EMAIL_BOUND_TO_OTHER_CUSTOMER",
         }
     }
 
@@ -261,6 +268,41 @@ impl ApiError {
     /// Why an internal or unavailable error happened (never answered).
     pub fn cause(&self) -> Option<&str> {
         self.0.cause.as_deref()
+    }
+
+    /// A refused manager link; `field` names the e-mail in the request
+    /// (`email`, `managers[2].email`). A manager's refusal is one fixed body
+    /// whatever the reason: it names no field, account, customer or person.
+    pub fn link_refused(refusal: LinkRefusal, field: &str) -> Self {
+        match refusal {
+            LinkRefusal::AdminAccount => Self::field(field, "belongs to an admin; admins can't be license managers"),
+            LinkRefusal::BoundToOtherCustomer => {
+                let message = "is bound to another customer; an admin can release the binding";
+                let mut errors = FieldErrors::new();
+                errors.insert(field.to_owned(), vec![message.to_owned()]);
+                Self::new(
+                    ErrorCode::EmailBoundToOtherCustomer,
+                    format!(
+                        "The account of {field} is bound to another customer and can't manage this customer's orders."
+                    ),
+                )
+                .with_errors(errors)
+            }
+            LinkRefusal::Unavailable => Self::new(
+                ErrorCode::EmailUnavailable,
+                "This e-mail address can't be added here; ask the vendor's support.",
+            ),
+        }
+    }
+
+    /// A refused binding of an account to a customer (`PATCH /managers/{id}`).
+    pub fn bind_refused(refusal: BindRefusal) -> Self {
+        match refusal {
+            BindRefusal::ManagesOtherCustomersOrders => Self::field(
+                "bound_customer_id",
+                "the account manages orders of another customer; remove it from them first",
+            ),
+        }
     }
 
     pub fn with_errors(mut self, errors: FieldErrors) -> Self {

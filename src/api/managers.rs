@@ -1,5 +1,5 @@
 //! License-manager accounts as the vendor's admins see them: list, view,
-//! rename, disable, issue a new password.
+//! rename, disable, bind to a customer or release, issue a new password.
 
 use actix_web::{HttpRequest, get, patch, post, web};
 use chrono::{DateTime, Utc};
@@ -16,9 +16,11 @@ use crate::auth::{Admin, password};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
+use crate::licensing::linking;
 use crate::models::accounts::{Account, AccountChangeset};
 use crate::repositories::accounts::{self, ManagerSort};
 use crate::repositories::audit::{self, Target};
+use crate::repositories::customers;
 use crate::repositories::list::Sort;
 use crate::state::AppState;
 
@@ -34,6 +36,9 @@ pub struct ManagerView {
     pub name: String,
     /// A disabled account can't sign in; its tokens stopped working when it was disabled.
     pub disabled: bool,
+    /// The customer the account is bound to: an account created through a
+    /// manager may be linked only to orders of that customer. `null`: unbound.
+    pub bound_customer_id: Option<String>,
     /// The orders it manages.
     pub orders: Vec<OrderRef>,
     pub created_at: DateTime<Utc>,
@@ -56,6 +61,7 @@ fn views(conn: &mut AnyConnection, rows: Vec<Account>) -> ApiResult<Vec<ManagerV
             email: a.email,
             name: a.name,
             disabled: a.disabled,
+            bound_customer_id: a.bound_customer_id,
             created_at: utc(a.created_at),
             updated_at: utc(a.updated_at),
         })
@@ -127,14 +133,25 @@ pub struct UpdateManager {
     pub name: Option<String>,
     /// `true` signs the account out everywhere and stops its access tokens at once.
     pub disabled: Option<bool>,
+    /// `null` releases the binding: the account is signed out everywhere and
+    /// can't sign in until `POST /managers/{id}/password` issues a new
+    /// password. A customer id binds the account to that customer (it must
+    /// manage no other customer's orders).
+    #[serde(default, deserialize_with = "super::licenses::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub bound_customer_id: Option<Option<String>>,
 }
 
-/// Rename, disable or re-enable a manager account.
+/// Rename, disable or re-enable a manager account; bind it to a customer or
+/// release its binding (which signs it out and requires a new password).
 #[utoipa::path(
     tag = "managers",
     params(("manager_id" = String, Path, description = "The manager's account id")),
     request_body = UpdateManager,
-    responses((status = 200, body = ManagerView)),
+    responses(
+        (status = 200, body = ManagerView),
+        (status = 422, description = "`VALIDATION_FAILED`, also for an unknown `bound_customer_id` or a binding that the account's orders of other customers contradict", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 #[patch("/managers/{manager_id}")]
@@ -148,24 +165,75 @@ pub async fn update_manager(
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
-    let UpdateManager { name, disabled } = body.value;
+    let UpdateManager { name, disabled, bound_customer_id } = body.value;
+    let binding = match bound_customer_id {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(customer)) => {
+            let customer = ids::parse(&customer).ok_or_else(no_such_customer)?;
+            Some(Some(customer))
+        }
+    };
+    // Releasing replaces the password with the hash of a secret nobody knows
+    // (slow: hashed before the transaction), so whoever knew the old one is
+    // out and the account signs in again only with a password from
+    // `POST /managers/{id}/password`; a login meanwhile is a plain 401.
+    let unusable_hash = if binding == Some(None) {
+        let check = id.clone();
+        state.db.run(move |conn| find_manager(conn, &check).map(|_| ())).await?;
+        Some(state.hasher.hash(password::generate()).await?)
+    } else {
+        None
+    };
     let view = state
         .db
         .write(move |conn| {
-            find_manager(conn, &id)?;
+            let account = find_manager(conn, &id)?;
             let name = name.map(|n| n.trim().to_owned());
-            let changes =
+            let mut changes =
                 AccountChangeset { name: name.clone(), disabled, updated_at: Some(now), ..Default::default() };
+            let mut binding_event = None;
+            match &binding {
+                None => {}
+                Some(None) => {
+                    if let Some(previous) = &account.bound_customer_id {
+                        changes.bound_customer_id = Some(None);
+                        changes.password_hash = unusable_hash;
+                        binding_event = Some(("manager.released", json!({ "customer_id": previous })));
+                    }
+                }
+                Some(Some(customer)) => {
+                    customers::find(conn, customer)?.ok_or_else(no_such_customer)?;
+                    if account.bound_customer_id.as_deref() != Some(customer.as_str()) {
+                        let elsewhere = accounts::manages_order_of_other_customer(conn, &id, customer)?;
+                        linking::may_bind(elsewhere).map_err(ApiError::bind_refused)?;
+                        changes.bound_customer_id = Some(Some(customer.clone()));
+                        let details =
+                            json!({ "customer_id": customer, "previous_customer_id": account.bound_customer_id });
+                        binding_event = Some(("manager.bound", details));
+                    }
+                }
+            }
+            let released = changes.bound_customer_id == Some(None);
             let account = accounts::update(conn, &id, &changes)?;
-            if disabled == Some(true) {
+            if disabled == Some(true) || released {
                 accounts::revoke_refresh_tokens(conn, &id, None, now)?;
             }
-            let details = json!({ "name": name, "disabled": disabled });
-            audit::record(conn, &ctx, now, "manager.updated", Target::subject(&id), details)?;
+            if name.is_some() || disabled.is_some() || binding.is_none() {
+                let details = json!({ "name": name, "disabled": disabled });
+                audit::record(conn, &ctx, now, "manager.updated", Target::subject(&id), details)?;
+            }
+            if let Some((action, details)) = binding_event {
+                audit::record(conn, &ctx, now, action, Target::subject(&id), details)?;
+            }
             Ok(views(conn, vec![account])?.pop().expect("one view"))
         })
         .await?;
     Ok(web::Json(view))
+}
+
+fn no_such_customer() -> ApiError {
+    ApiError::field("bound_customer_id", "no such customer")
 }
 
 /// A generated password, shown once.

@@ -17,11 +17,12 @@ use super::customers::{CustomerView, NewCustomer, UpdateCustomer, apply_update};
 use super::extract::{Query, ValidJson};
 use super::licenses::{CustomerRef, LicenseTerms, LicenseView};
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
-use crate::auth::{Account, Admin, AdminOrShop, Caller, password};
+use crate::auth::{Account, Admin, AdminOrShop, Caller, Principal, password};
 use crate::crypto::sha256_hex;
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ids;
+use crate::licensing::linking::{self, AccountFacts, LinkCaller};
 use crate::models::accounts::{Account as AccountRow, NewAccount, ROLE_MANAGER};
 use crate::models::orders::{IdempotencyKey, Order, OrderManager};
 use crate::repositories::audit::{self, AuditCtx, Target};
@@ -209,48 +210,68 @@ struct PreparedManager {
     new_password: Option<(String, String)>,
 }
 
-fn field_error(field: String, message: &str) -> ApiError {
-    ApiError::field(&field, message)
+/// The order an account is to be linked to, and who asks.
+struct LinkTarget<'a> {
+    caller: LinkCaller,
+    order_id: &'a str,
+    customer_id: &'a str,
 }
 
-/// Inserts the account for a new manager e-mail, or finds the existing one.
-/// Refuses admin e-mails. Returns the account and, if it was created, its password.
-#[allow(clippy::too_many_arguments)]
+/// Who asks for a manager link, as the linking rules know callers.
+fn link_caller(principal: &Principal) -> LinkCaller {
+    match principal {
+        Principal::Admin(_) => LinkCaller::Admin,
+        Principal::Manager(_) => LinkCaller::Manager,
+        Principal::Shop(_) => LinkCaller::Shop,
+    }
+}
+
+/// Finds the existing account of `email` and checks that it may be linked to
+/// the target order (see `licensing::linking`), or inserts the account for a
+/// new e-mail — bound to the order's customer when a manager creates it.
+/// Returns the account and, if it was created, its password.
 fn manager_account(
     conn: &mut AnyConnection,
     ctx: &AuditCtx,
-    order_id: &str,
-    email: &str,
-    name: &str,
-    prepared: Option<(String, String)>,
-    field: String,
+    target: &LinkTarget<'_>,
+    manager: PreparedManager,
+    field: &str,
     now: NaiveDateTime,
 ) -> ApiResult<(AccountRow, Option<String>)> {
-    if let Some(existing) = accounts::find_by_email(conn, email)? {
-        if existing.is_admin() {
-            return Err(field_error(field, "belongs to an admin; admins can't be license managers"));
-        }
+    let PreparedManager { email, name, new_password } = manager;
+    if let Some(existing) = accounts::find_by_email(conn, &email)? {
+        let facts = AccountFacts {
+            is_admin: existing.is_admin(),
+            disabled: existing.disabled,
+            bound_customer_id: existing.bound_customer_id.clone(),
+            manages_order_of_customer: accounts::manages_order_of_customer(conn, &existing.id, target.customer_id)?,
+        };
+        linking::may_link(target.caller, &facts, target.customer_id)
+            .map_err(|refusal| ApiError::link_refused(refusal, field))?;
         return Ok((existing, None));
     }
-    let Some((password, hash)) = prepared else {
+    let Some((password, hash)) = new_password else {
         return Err(ApiError::internal("a new manager account without a prepared password"));
     };
     let id = ids::new_id();
+    let bound_customer_id = linking::binding_of_new_account(target.caller, target.customer_id);
     accounts::insert(
         conn,
         &NewAccount {
             id: &id,
-            email,
-            name,
+            email: &email,
+            name: &name,
             role: ROLE_MANAGER,
             password_hash: &hash,
             disabled: false,
             created_at: now,
             updated_at: now,
+            bound_customer_id,
         },
     )?;
-    let target = Target::order(order_id).with_subject(&id);
-    audit::record(conn, ctx, now, "manager.created", target, json!({ "email": email }))?;
+    let audit_target = Target::order(target.order_id).with_subject(&id);
+    let details = json!({ "email": email, "bound_customer_id": bound_customer_id });
+    audit::record(conn, ctx, now, "manager.created", audit_target, details)?;
     let account = accounts::find(conn, &id)?.ok_or_else(|| ApiError::internal("new account vanished"))?;
     Ok((account, Some(password)))
 }
@@ -361,8 +382,8 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; kept 24 hours per caller")),
     responses(
         (status = 201, description = "Created (or replayed for the same Idempotency-Key and body)", body = OrderView),
-        (status = 409, description = "`ORDER_NUMBER_TAKEN`; `IDEMPOTENCY_IN_PROGRESS`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`VALIDATION_FAILED`; `IDEMPOTENCY_KEY_REUSED` (same key, other body)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ORDER_NUMBER_TAKEN`; `IDEMPOTENCY_IN_PROGRESS`; `EMAIL_BOUND_TO_OTHER_CUSTOMER`: a manager's e-mail names an account bound to another customer (`errors` names the `managers[i].email`); nothing is created", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, also for an admin's e-mail among the managers; `IDEMPOTENCY_KEY_REUSED` (same key, other body)", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -405,7 +426,8 @@ pub async fn create_order(
         }
     };
 
-    let result = create_order_now(&state, ctx, order, reservation.clone()).await;
+    let caller = link_caller(&principal);
+    let result = create_order_now(&state, ctx, caller, order, reservation.clone()).await;
     if let (Err(_), Some(record)) = (&result, reservation) {
         // Free the key so the caller can retry the failed request.
         let _ = state.db.write(move |conn| Ok(orders::delete_idempotency(conn, &record)?)).await;
@@ -416,6 +438,7 @@ pub async fn create_order(
 async fn create_order_now(
     state: &web::Data<AppState>,
     ctx: AuditCtx,
+    caller: LinkCaller,
     order: CreateOrder,
     reservation: Option<String>,
 ) -> ApiResult<OrderView> {
@@ -463,18 +486,10 @@ async fn create_order_now(
                 terms.issue(conn, &ctx, &row.id, &product, now)?;
             }
             let mut passwords = HashMap::new();
+            let target = LinkTarget { caller, order_id: &row.id, customer_id: &customer.id };
             for (i, manager) in prepared.into_iter().enumerate() {
                 let field = format!("managers[{i}].email");
-                let (account, password) = manager_account(
-                    conn,
-                    &ctx,
-                    &row.id,
-                    &manager.email,
-                    &manager.name,
-                    manager.new_password,
-                    field,
-                    now,
-                )?;
+                let (account, password) = manager_account(conn, &ctx, &target, manager, &field, now)?;
                 orders::add_manager(
                     conn,
                     &OrderManager { order_id: row.id.clone(), account_id: account.id.clone(), created_at: now },
@@ -575,14 +590,21 @@ pub struct AddedManager {
 
 /// Add a license manager by e-mail: creates the account (with a generated
 /// password) when the e-mail is new, else links the existing account.
+///
+/// An account created here by a manager is bound to the order's customer. A
+/// bound account is linked only to orders of its customer. A manager may link
+/// an existing account only when it already manages an order of the same
+/// customer; every other existing e-mail (another customer's manager, a bound
+/// or disabled account, an admin) answers a manager with the same 409
+/// `EMAIL_UNAVAILABLE`.
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id")),
     request_body = NewManager,
     responses(
         (status = 201, body = AddedManager),
-        (status = 409, description = "`ALREADY_MANAGER`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`VALIDATION_FAILED`, also for an admin's e-mail", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ALREADY_MANAGER`; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, also for an admin's e-mail named by an admin", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -598,6 +620,7 @@ pub async fn add_order_manager(
     let Account(principal, _) = caller;
     let scope = scope_of(&principal);
     let ctx = audit_ctx(&req, &principal);
+    let caller = link_caller(&principal);
     // Existence is checked before the slow hashing, so an outsider learns nothing at any cost.
     let check_scope = scope.clone();
     let check_id = id.clone();
@@ -605,24 +628,25 @@ pub async fn add_order_manager(
         .db
         .run(move |conn| orders::find(conn, &check_scope, &check_id)?.map(|_| ()).ok_or_else(ApiError::not_found))
         .await?;
-    let mut prepared = prepare_managers(&state, std::slice::from_ref(&body.value)).await?;
-    let manager = prepared.pop().expect("one prepared manager");
+    // A password is generated and hashed for every request, whether the
+    // e-mail is new, an account that may be linked, or one that is refused:
+    // the same slow work on every path, so the time of the answer tells a
+    // manager nothing about which accounts exist.
+    let generated = password::generate();
+    let hash = state.hasher.hash(generated.clone()).await?;
+    let manager = PreparedManager {
+        email: normalize_email(&body.value.email),
+        name: body.value.name.as_deref().unwrap_or("").trim().to_owned(),
+        new_password: Some((generated, hash)),
+    };
     let now = state.clock.now();
     let (account, password) = state
         .db
         .write(move |conn| {
             lock_row_for_update(conn, LockableTable::Orders, &id)?;
-            orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
-            let (account, password) = manager_account(
-                conn,
-                &ctx,
-                &id,
-                &manager.email,
-                &manager.name,
-                manager.new_password,
-                "email".to_owned(),
-                now,
-            )?;
+            let (order, _) = orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
+            let target = LinkTarget { caller, order_id: &id, customer_id: &order.customer_id };
+            let (account, password) = manager_account(conn, &ctx, &target, manager, "email", now)?;
             if orders::is_manager(conn, &id, &account.id)? {
                 return Err(ApiError::new(
                     ErrorCode::AlreadyManager,

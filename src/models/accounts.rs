@@ -17,6 +17,9 @@ pub struct Account {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The customer an account created through a manager is bound to: it can
+    /// be linked only to that customer's orders (see `licensing::linking`).
+    pub bound_customer_id: Option<String>,
 }
 
 impl Account {
@@ -36,6 +39,7 @@ pub struct NewAccount<'a> {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub bound_customer_id: Option<&'a str>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -45,4 +49,6 @@ pub struct AccountChangeset {
     pub password_hash: Option<String>,
     pub disabled: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
+    /// `Some(None)` releases the binding.
+    pub bound_customer_id: Option<Option<String>>,
 }

@@ -114,3 +114,31 @@ pub fn orders_of(
     }
     Ok(by_account)
 }
+
+/// Whether the account manages an order of customer `customer_id`.
+pub fn manages_order_of_customer(conn: &mut AnyConnection, account_id: &str, customer_id: &str) -> QueryResult<bool> {
+    use crate::db::schema::orders;
+    diesel::select(diesel::dsl::exists(
+        order_managers::table
+            .inner_join(orders::table)
+            .filter(order_managers::account_id.eq(account_id))
+            .filter(orders::customer_id.eq(customer_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Whether the account manages an order of any customer but `customer_id`.
+pub fn manages_order_of_other_customer(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    customer_id: &str,
+) -> QueryResult<bool> {
+    use crate::db::schema::orders;
+    diesel::select(diesel::dsl::exists(
+        order_managers::table
+            .inner_join(orders::table)
+            .filter(order_managers::account_id.eq(account_id))
+            .filter(orders::customer_id.ne(customer_id)),
+    ))
+    .get_result(conn)
+}

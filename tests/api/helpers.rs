@@ -372,6 +372,18 @@ fn is_ops(path: &str) -> bool {
 
 // ------------------------------------------- helpers shared by the test modules
 
+/// The migration directories of an engine (`sqlite`, `postgres`), sorted.
+pub fn migration_names(engine: &str) -> Vec<String> {
+    let dir = format!("{}/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("migrations directory")
+        .map(|e| e.expect("directory entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
 /// A query-string value, percent-encoded.
 pub fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()

@@ -14,6 +14,7 @@ mod helpers;
 mod input_rules;
 mod isolation;
 mod licenses;
+mod linking;
 mod managers;
 mod migrations;
 mod ops;

@@ -3,7 +3,15 @@
 use diesel::prelude::*;
 use license_server::db;
 
-use crate::helpers::TestDb;
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDb, id_of, migration_names};
+
+/// Adds a manager to an order as `token` (asserts 201) and returns its account id.
+async fn add(app: &TestApp, order_id: &str, token: &str, email: &str) -> String {
+    let answer = app.post(&format!("/orders/{order_id}/managers"), token, json!({ "email": email })).await;
+    id_of(&answer.assert_status(201)["manager"])
+}
 
 #[actix_web::test]
 async fn migrations_go_up_down_and_up_again() {
@@ -22,7 +30,7 @@ async fn migrations_go_up_down_and_up_again() {
         assert!(!db::migrations_complete(&mut conn));
         assert!(count(&mut conn).is_err(), "tables are gone after down");
 
-        assert_eq!(db::run_migrations(&mut conn).unwrap(), 1);
+        assert_eq!(db::run_migrations(&mut conn).unwrap(), migration_names("sqlite").len());
         assert!(db::migrations_complete(&mut conn));
         assert_eq!(count(&mut conn).unwrap(), 0);
     })
@@ -32,17 +40,7 @@ async fn migrations_go_up_down_and_up_again() {
 
 #[test]
 fn both_engines_have_the_same_migrations() {
-    let list = |engine: &str| -> Vec<String> {
-        let dir = format!("{}/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with('.'))
-            .collect();
-        names.sort();
-        names
-    };
-    assert_eq!(list("sqlite"), list("postgres"));
+    assert_eq!(migration_names("sqlite"), migration_names("postgres"));
 }
 
 #[test]
@@ -63,4 +61,54 @@ fn a_new_sqlite_file_is_private_to_its_owner() {
     let _pool = db::connect(&db::DatabaseUrl::Sqlite(path.clone()), 1).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+}
+
+#[actix_web::test]
+async fn the_migration_binds_the_accounts_that_managers_created() {
+    use diesel_migrations::MigrationHarness;
+    use license_server::db::AnyConnection;
+    use license_server::db::schema::accounts;
+
+    let app = TestApp::spawn().await;
+    let shop = app.shop_key().await;
+    let a = app.order("SO-A", "max@a.example").await;
+    let by_manager = add(&app, &a.order_id, &a.manager_token, "by-manager@a.example").await;
+    let by_admin = add(&app, &a.order_id, &app.admin_token, "by-admin@a.example").await;
+    let body = json!({
+        "number": "SO-B",
+        "customer": { "company": "B" },
+        "licenses": [{ "product_code": "CODE-SO-A", "kind": "user_based", "seats": 1 }],
+        "managers": [{ "email": "by-shop@b.example" }],
+    });
+    let by_shop = id_of(&app.post("/orders", &shop, body).await.assert_status(201)["managers"][0]);
+
+    // Take the binding migration back (its column goes with it) and apply it
+    // again: only its data step can set the column now.
+    let bound = app
+        .state
+        .db
+        .run(|conn| {
+            let revert_last = |conn: &mut AnyConnection| match conn {
+                AnyConnection::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS).map(|v| v.to_string()),
+                AnyConnection::Postgresql(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS).map(|v| v.to_string()),
+            };
+            let mut reverted = Vec::new();
+            while !reverted.last().is_some_and(|v: &String| v.starts_with("20261201000001")) {
+                assert!(reverted.len() < 20, "the binding migration was not found: {reverted:?}");
+                reverted.push(revert_last(conn).expect("revert a migration"));
+            }
+            db::run_migrations(conn).expect("migrate again");
+            Ok(accounts::table
+                .select((accounts::id, accounts::bound_customer_id))
+                .load::<(String, Option<String>)>(conn)?)
+        })
+        .await
+        .unwrap();
+
+    let bound: std::collections::HashMap<String, Option<String>> = bound.into_iter().collect();
+    assert_eq!(bound[&by_manager], a.order["customer"]["id"].as_str().map(str::to_owned));
+    assert_eq!(bound[&by_admin], None);
+    assert_eq!(bound[&by_shop], None);
+    assert_eq!(bound[&a.manager_id], None);
+    assert_eq!(bound.values().filter(|b| b.is_some()).count(), 1, "the admin is unbound too");
 }

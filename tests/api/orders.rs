@@ -987,15 +987,24 @@ async fn adding_a_manager_twice_is_409_already_manager() {
 #[actix_web::test]
 async fn an_admins_email_can_not_become_an_order_manager() {
     let app = TestApp::spawn().await;
+    let shop = app.shop_key().await;
+    app.product("CAD").await;
     let c = app.order("SO-1", "max@acme.example").await;
+    let path = format!("/orders/{}/managers", c.order_id);
 
-    let answer = app
-        .post(&format!("/orders/{}/managers", c.order_id), &c.manager_token, json!({ "email": "ADMIN@cre-do.example" }))
-        .await;
+    let by_admin = app.post(&path, &app.admin_token, json!({ "email": "ADMIN@cre-do.example" })).await;
+    let by_shop = app.post("/orders", &shop, order_body("SO-2", "Acme", "CAD", "admin@CRE-DO.example")).await;
+    let by_manager = app.post(&path, &c.manager_token, json!({ "email": "ADMIN@cre-do.example" })).await;
 
-    assert_field_error(&answer, "email");
+    // Vendor staff are told plainly; a manager hears what it hears for every
+    // e-mail it may not add, and learns nothing about the admin.
+    assert_field_error(&by_admin, "email");
+    assert_field_error(&by_shop, "managers[0].email");
+    by_manager.assert_problem(409, "EMAIL_UNAVAILABLE");
+    assert!(!by_manager.text.contains("admin"), "{}", by_manager.text);
     assert_eq!(manager_emails(&app, &c.order_id).await, ["max@acme.example"]);
     assert_eq!(app.count_events("order_manager.added").await, 1);
+    assert_eq!(order_total(&app).await, 1);
 }
 
 #[actix_web::test]
