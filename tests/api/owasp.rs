@@ -457,6 +457,51 @@ async fn api5_every_admin_operation_refuses_managers_and_every_other_one_refuses
 
 // ------------------------------------------- API6 unrestricted access to sensitive business flows
 
+/// The account takeover (tests/api/linking.rs has every variant): a manager
+/// plants the victim's e-mail on its own order, learns the password, removes
+/// it, and waits for the victim's order from the shop.
+#[actix_web::test]
+async fn api6_a_planted_account_can_not_take_over_another_customers_order() {
+    let w = world().await;
+    let app = &w.app;
+    let shop = app.shop_key().await;
+    let managers_of_b = format!("/orders/{}/managers", w.b.order_id);
+    let planted = app.post(&managers_of_b, &w.b.manager_token, json!({ "email": "it@victim.example" })).await;
+    let planted = planted.assert_status(201).clone();
+    let password = planted["initial_password"].as_str().unwrap().to_owned();
+    let path = format!("/orders/{}/managers/{}", w.b.order_id, planted["manager"]["id"].as_str().unwrap());
+    app.delete(&path, &w.b.manager_token).await.assert_status(204);
+    let victims_order = json!({
+        "number": "SO-VICTIM", "customer": { "company": "Victim GmbH" },
+        "licenses": [{ "product_code": "CODE-SO-A", "kind": "user_based", "seats": 1 }],
+        "managers": [{ "email": "it@victim.example" }],
+    });
+    let before = w.snapshot().await;
+
+    let answer = app.post("/orders", &shop, victims_order).await;
+
+    answer.assert_problem(409, "EMAIL_BOUND_TO_OTHER_CUSTOMER");
+    assert_eq!(w.snapshot().await, before, "nothing was created");
+    let login = app.login("it@victim.example", &password).await;
+    let seen = app.get("/orders", login["access_token"].as_str().unwrap()).await;
+    assert_eq!(seen.assert_status(200)["total"], 0);
+}
+
+#[actix_web::test]
+async fn api6_adding_managers_is_no_oracle_of_other_accounts() {
+    let w = world().await;
+    let app = &w.app;
+    let managers_of_b = format!("/orders/{}/managers", w.b.order_id);
+
+    let admin = app.post(&managers_of_b, &w.b.manager_token, json!({ "email": ADMIN_EMAIL })).await;
+    let other_customers = app.post(&managers_of_b, &w.b.manager_token, json!({ "email": "a@a.example" })).await;
+
+    admin.assert_problem(409, "EMAIL_UNAVAILABLE");
+    other_customers.assert_problem(409, "EMAIL_UNAVAILABLE");
+    assert_eq!(admin.body["detail"], other_customers.body["detail"]);
+    assert!(!other_customers.text.contains("Max Manager"), "no stored name: {}", other_customers.text);
+}
+
 #[actix_web::test]
 async fn api6_an_unsigned_request_file_cannot_free_an_online_seat() {
     use base64::Engine;
