@@ -1186,6 +1186,27 @@ fn read_request(text: &str, deactivation: bool) -> ApiResult<offline::RequestFil
     Ok(request)
 }
 
+/// Reads an offline request file and runs `attempt` under the back-off of the
+/// license key it names (a key is a guessable credential).
+async fn offline_attempt<F, Fut>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: OfflineRequest,
+    deactivation: bool,
+    attempt: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(HttpRequest, web::Data<AppState>, offline::RequestFile, Option<String>) -> Fut,
+    Fut: Future<Output = ApiResult<HttpResponse>>,
+{
+    let request = read_request(&body.request, deactivation)?;
+    echo_hardware_id(&req, &request.hardware_id);
+    let limiter = state.limiter.clone();
+    let ip = super::client_addr(&req);
+    let identity = keys::normalize(&request.license_key).unwrap_or_else(|| request.license_key.clone());
+    with_backoff(&limiter, ip, &identity, attempt(req, state, request, body.nonce)).await
+}
+
 /// Offline activation: takes the software's request file, registers the
 /// device as `offline: true` (taking a seat like an online activation) and
 /// answers a signed license file.
@@ -1206,13 +1227,7 @@ pub async fn offline_activate(
     state: web::Data<AppState>,
     body: ClientJson<OfflineRequest>,
 ) -> ApiResult<HttpResponse> {
-    let OfflineRequest { request: text, nonce } = body.0;
-    let request = read_request(&text, false)?;
-    echo_hardware_id(&req, &request.hardware_id);
-    let limiter = state.limiter.clone();
-    let ip = super::client_addr(&req);
-    let identity = keys::normalize(&request.license_key).unwrap_or_else(|| request.license_key.clone());
-    with_backoff(&limiter, ip, &identity, offline_activate_now(req, state, request, nonce)).await
+    offline_attempt(req, state, body.0, false, offline_activate_now).await
 }
 
 async fn offline_activate_now(
@@ -1322,13 +1337,7 @@ pub async fn offline_deactivate(
     state: web::Data<AppState>,
     body: ClientJson<OfflineRequest>,
 ) -> ApiResult<HttpResponse> {
-    let OfflineRequest { request: text, nonce } = body.0;
-    let request = read_request(&text, true)?;
-    echo_hardware_id(&req, &request.hardware_id);
-    let limiter = state.limiter.clone();
-    let ip = super::client_addr(&req);
-    let identity = keys::normalize(&request.license_key).unwrap_or_else(|| request.license_key.clone());
-    with_backoff(&limiter, ip, &identity, offline_deactivate_now(req, state, request, nonce)).await
+    offline_attempt(req, state, body.0, true, offline_deactivate_now).await
 }
 
 async fn offline_deactivate_now(
