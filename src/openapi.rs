@@ -19,8 +19,11 @@ use crate::error::Problem;
         description = "Software licensing server: orders, licenses, seats, license users and devices, \
                        a signed client API for the desktop software, and offline license files.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
+        contact(name = "license-server maintainers"),
     ),
-    components(schemas(Problem)),
+    servers((url = "/", description = "The server that serves this document")),
+    // Schemas that only query parameters name (IntoParams does not register them).
+    components(schemas(Problem, crate::api::devices::DeviceStatusFilter)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign in, refresh, sign out"),
@@ -94,21 +97,88 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         let mut response = ResponseBuilder::new()
             .description(*description)
             .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))));
-        if *status == "503" {
+        if *status == "503" || *status == "429" {
             let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
             let retry_after =
                 HeaderBuilder::new().schema(Some(seconds)).description(Some("Seconds to wait before retrying")).build();
             response = response.header("Retry-After", retry_after);
         }
-        components.responses.insert((*name).to_owned(), RefOr::T(response.build()));
+        let mut response = response.build();
+        add_headers(&mut response, HeaderSet { rate_limit: true, signed: false });
+        components.responses.insert((*name).to_owned(), RefOr::T(response));
     }
     for (path, item) in api.paths.paths.iter_mut() {
         let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        let set = HeaderSet { rate_limit: path.starts_with("/api/"), signed: path.starts_with("/api/v1/client/") };
         for op in ops.into_iter().flatten() {
             add_shared_responses(path, op);
+            describe_successes(op);
+            for response in op.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    add_headers(response, set);
+                }
+            }
         }
     }
     api
+}
+
+/// Which of the headers every answer carries apply to a response.
+#[derive(Clone, Copy)]
+struct HeaderSet {
+    /// `RateLimit-*`: every `/api/` answer.
+    rate_limit: bool,
+    /// `License-Signature`: every `/api/v1/client/` answer.
+    signed: bool,
+}
+
+fn integer_header(description: &str) -> RefOr<utoipa::openapi::header::Header> {
+    let schema = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
+    RefOr::T(HeaderBuilder::new().schema(Some(schema)).description(Some(description)).build())
+}
+
+fn text_header(description: &str) -> RefOr<utoipa::openapi::header::Header> {
+    let schema = ObjectBuilder::new().schema_type(Type::String).max_length(Some(200));
+    RefOr::T(HeaderBuilder::new().schema(Some(schema)).description(Some(description)).build())
+}
+
+/// The headers every answer carries: `X-Request-Id`, and by path the
+/// caller's rate budget and the client API's signature. (Shared error
+/// responses name the signature in their description: they serve both.)
+fn add_headers(response: &mut utoipa::openapi::Response, set: HeaderSet) {
+    let headers = &mut response.headers;
+    headers
+        .entry("X-Request-Id".into())
+        .or_insert_with(|| text_header("The request's id, also in problems' `request_id`"));
+    if set.rate_limit {
+        headers.entry("RateLimit-Limit".into()).or_insert_with(|| {
+            integer_header("Requests this address may send at once (the burst of `LICENSE_SERVER_RATE_LIMIT_PER_IP`); absent when the cap is off")
+        });
+        headers
+            .entry("RateLimit-Remaining".into())
+            .or_insert_with(|| integer_header("Requests left in this address's budget right now"));
+        headers
+            .entry("RateLimit-Reset".into())
+            .or_insert_with(|| integer_header("Seconds until the budget is full again"));
+    }
+    if set.signed {
+        headers.entry("License-Signature".into()).or_insert_with(|| {
+            text_header("`ed25519=<base64 of the 64-byte signature>; kid=<key_id>` over the exact body bytes")
+        });
+    }
+}
+
+/// Every response needs a description; a success declared without one gets
+/// its status's plain name.
+fn describe_successes(op: &mut Operation) {
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            if response.description.is_empty() {
+                let reason = status.parse::<u16>().ok().and_then(|s| actix_web::http::StatusCode::from_u16(s).ok());
+                response.description = reason.and_then(|r| r.canonical_reason()).unwrap_or("Success").to_owned();
+            }
+        }
+    }
 }
 
 fn add_shared_responses(path: &str, op: &mut Operation) {

@@ -58,6 +58,27 @@ impl AddrKey {
     }
 }
 
+/// What is left of an address's request budget, answered as the
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// The burst: requests an idle address may send at once.
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset_seconds: u64,
+}
+
+impl Budget {
+    /// Sets the three headers on `headers`.
+    pub fn apply(&self, headers: &mut actix_web::http::header::HeaderMap) {
+        use actix_web::http::header::{HeaderName, HeaderValue};
+        headers.insert(HeaderName::from_static("ratelimit-limit"), HeaderValue::from(self.limit));
+        headers.insert(HeaderName::from_static("ratelimit-remaining"), HeaderValue::from(self.remaining));
+        headers.insert(HeaderName::from_static("ratelimit-reset"), HeaderValue::from(self.reset_seconds));
+    }
+}
+
 struct Bucket {
     tokens: f64,
     at: Instant,
@@ -125,10 +146,11 @@ impl RateLimiter {
         addr.map(Subject::Address).into_iter().chain(pair)
     }
 
-    /// Takes one request from `ip`'s bucket, or says how long to wait.
-    pub fn admit(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+    /// Takes one request from `ip`'s bucket and answers what is left of it,
+    /// or says how long to wait. `Ok(None)` when the cap is off.
+    pub fn admit(&self, ip: IpAddr, now: Instant) -> Result<Option<Budget>, Duration> {
         if self.per_second <= 0.0 {
-            return Ok(());
+            return Ok(None);
         }
         let key = AddrKey::of(ip);
         let mut shard = self.buckets[shard_of(&key)].lock().unwrap_or_else(|p| p.into_inner());
@@ -143,10 +165,20 @@ impl RateLimiter {
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
-            Ok(())
+            let refill = (self.burst - bucket.tokens) / self.per_second;
+            Ok(Some(Budget {
+                limit: self.burst as u32,
+                remaining: bucket.tokens.floor() as u32,
+                reset_seconds: refill.ceil() as u64,
+            }))
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
         }
+    }
+
+    /// The budget of an address that was just refused for `wait`.
+    pub fn exhausted(&self, wait: Duration) -> Budget {
+        Budget { limit: self.burst as u32, remaining: 0, reset_seconds: wait.as_secs_f64().ceil().max(1.0) as u64 }
     }
 
     fn wait_for(&self, key: &Subject, now: Instant) -> Option<Duration> {
@@ -230,7 +262,9 @@ mod tests {
         let limiter = RateLimiter::new(10);
         let t0 = Instant::now();
         let a = ip(A).unwrap();
-        for _ in 0..40 {
+        let first = limiter.admit(a, t0).unwrap().unwrap();
+        assert_eq!(first, Budget { limit: 40, remaining: 39, reset_seconds: 1 });
+        for _ in 1..40 {
             assert!(limiter.admit(a, t0).is_ok());
         }
         let wait = limiter.admit(a, t0).unwrap_err();
@@ -244,7 +278,7 @@ mod tests {
         let limiter = RateLimiter::new(0);
         let t0 = Instant::now();
         let a = ip(A).unwrap();
-        assert!((0..10_000).all(|_| limiter.admit(a, t0).is_ok()));
+        assert!((0..10_000).all(|_| limiter.admit(a, t0) == Ok(None)));
     }
 
     #[test]

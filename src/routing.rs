@@ -127,7 +127,8 @@ pub async fn no_store_for_api(
     Ok(res)
 }
 
-/// The per-address request cap for `/api/` (see `ratelimit`). The credential
+/// The per-address request cap for `/api/` (see `ratelimit`), with the
+/// caller's budget in `RateLimit-*` headers on every answer. The credential
 /// back-off is applied by the handlers, which know what was presented: a
 /// valid token must never be refused for its address's failures.
 pub async fn rate_limit(
@@ -139,13 +140,22 @@ pub async fn rate_limit(
     let Some(state) = state.filter(|_| req.path().starts_with("/api/")) else {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
-    let refused =
-        crate::api::client_addr(req.request()).and_then(|ip| state.limiter.admit(ip, std::time::Instant::now()).err());
-    if let Some(wait) = refused {
-        let (http_req, _) = req.into_parts();
-        let error = crate::ratelimit::too_many(wait);
-        return Ok(ServiceResponse::new(http_req, error.error_response()).map_into_right_body());
+    let admitted = match crate::api::client_addr(req.request()) {
+        Some(ip) => state.limiter.admit(ip, std::time::Instant::now()),
+        None => Ok(None),
+    };
+    let budget = match admitted {
+        Ok(budget) => budget,
+        Err(wait) => {
+            let (http_req, _) = req.into_parts();
+            let mut res = crate::ratelimit::too_many(wait).error_response();
+            state.limiter.exhausted(wait).apply(res.headers_mut());
+            return Ok(ServiceResponse::new(http_req, res).map_into_right_body());
+        }
+    };
+    let mut res = next.call(req).await?;
+    if let Some(budget) = budget {
+        budget.apply(res.headers_mut());
     }
-    let res = next.call(req).await?;
     Ok(res.map_body(|_, b| EitherBody::left(b)))
 }

@@ -193,3 +193,56 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
 
     assert_eq!(recorded_ip(&app, product.assert_status(201)).await, "127.0.0.1");
 }
+
+#[actix_web::test]
+async fn every_api_answer_carries_the_callers_budget() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_per_ip = 5).await; // burst 20
+    let answers = [
+        app.get("/me", &app.admin_token).await,
+        app.get("/licenses/not-an-id", &app.admin_token).await,
+        app.call(Method::GET, "/me", None, None).await,
+        app.call(Method::GET, "/client/public-key", None, None).await,
+    ];
+    let mut remaining = Vec::new();
+    for answer in &answers {
+        assert_eq!(answer.header("ratelimit-limit"), Some("20"), "{}", answer.text);
+        remaining.push(answer.header("ratelimit-remaining").unwrap().parse::<u32>().unwrap());
+        assert!(answer.header("ratelimit-reset").unwrap().parse::<u64>().unwrap() >= 1);
+    }
+    assert!(remaining.windows(2).all(|w| w[1] < w[0]), "the budget shrinks: {remaining:?}");
+    assert!(app.call(Method::GET, "/health", None, None).await.header("ratelimit-limit").is_none());
+    let limited = loop {
+        let answer = app.call(Method::GET, "/client/public-key", None, None).await;
+        if answer.status == 429 {
+            break answer;
+        }
+    };
+    assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
+    assert!(limited.header("retry-after").is_some());
+}
+
+#[actix_web::test]
+async fn the_spec_documents_the_budget_and_request_id_on_every_api_answer() {
+    let app = TestApp::spawn().await;
+    let spec = app.get("/api-docs/openapi.json", &app.admin_token).await.assert_status(200).clone();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (verb, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let response = match response["$ref"].as_str() {
+                    Some(r) => &spec["components"]["responses"][r.rsplit('/').next().unwrap()],
+                    None => response,
+                };
+                let headers = &response["headers"];
+                assert!(headers.get("X-Request-Id").is_some(), "{verb} {path} {status}");
+                if path.starts_with("/api/") {
+                    for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
+                        assert!(headers.get(name).is_some(), "{name} on {verb} {path} {status}");
+                    }
+                }
+                if path.starts_with("/api/v1/client/") && status.starts_with('2') {
+                    assert!(headers.get("License-Signature").is_some(), "{verb} {path} {status}");
+                }
+            }
+        }
+    }
+}
