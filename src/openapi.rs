@@ -107,6 +107,7 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         add_headers(&mut response, HeaderSet { rate_limit: true, signed: false });
         components.responses.insert((*name).to_owned(), RefOr::T(response));
     }
+    name_page_items(components);
     for (path, item) in api.paths.paths.iter_mut() {
         let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         let set = HeaderSet { rate_limit: path.starts_with("/api/"), signed: path.starts_with("/api/v1/client/") };
@@ -121,6 +122,25 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         }
     }
     api
+}
+
+/// utoipa inlines the item type of the generic `Page<T>`; where `T` is a
+/// component of its own, the page's `items` refer to it, so generated clients
+/// get one named type instead of an anonymous copy.
+fn name_page_items(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for page in names.iter().filter(|n| n.starts_with("Page_")) {
+        let item = &page["Page_".len()..];
+        if !components.schemas.contains_key(item) {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(page) {
+            if let Some(RefOr::T(Schema::Array(array))) = object.properties.get_mut("items") {
+                array.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+            }
+        }
+    }
 }
 
 /// Which of the headers every answer carries apply to a response.
