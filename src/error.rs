@@ -162,7 +162,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Stable SCREAMING_SNAKE code to switch on.
-    #[schema(example = "NOT_FOUND")]
+    #[schema(value_type = ErrorCode, example = "NOT_FOUND")]
     pub code: String,
     /// Field → messages (422 `VALIDATION_FAILED`).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -9,7 +9,9 @@ export async function userBasedLicenses(baseUrl: string, email: string, password
   const api = createClient<paths>({ baseUrl });
   const login = await api.POST("/api/v1/auth/login", { body: { email, password } });
   if (login.data === undefined) {
-    throw new Error(`sign-in refused: ${login.error.code}`);
+    // `code` is a closed union of the server's problem codes.
+    const retry = login.error.code === "RATE_LIMITED" || login.error.code === "SERVICE_UNAVAILABLE";
+    throw new Error(`sign-in refused: ${login.error.code}${retry ? " (try again later)" : ""}`);
   }
   const page = await api.GET("/api/v1/licenses", {
     params: { query: { kind: "user_based", sort: "-created_at", per_page: 50 } },

@@ -47,3 +47,38 @@ fn every_api_operation_documents_its_errors_and_security() {
         }
     }
 }
+
+/// Every enum value anywhere in `value` (codes, statuses, kinds …).
+fn enum_values(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(values) = map.get("enum").and_then(|e| e.as_array()) {
+                out.extend(values.iter().filter_map(|v| v.as_str()).map(str::to_owned));
+            }
+            map.values().for_each(|v| enum_values(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| enum_values(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_code_the_contract_page_names_is_in_the_spec() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/design/API.md");
+    let page = std::fs::read_to_string(path).expect("the contract page ../shared/design/API.md");
+    // Backticked SCREAMING_SNAKE words, less settings and HTTP verbs.
+    let codes: std::collections::BTreeSet<&str> = page
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.len() >= 4 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| !w.starts_with("LICENSE_SERVER_") && *w != "DATABASE_URL")
+        .filter(|w| !["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(w))
+        .collect();
+    assert!(codes.len() >= 30, "the page names {} codes: is the parse broken?", codes.len());
+    let doc: serde_json::Value = serde_json::from_str(&license_server::openapi_json()).unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    enum_values(&doc, &mut documented);
+    let missing: Vec<&&str> = codes.iter().filter(|c| !documented.contains(**c)).collect();
+    assert!(missing.is_empty(), "codes of API.md that no enum of the spec lists: {missing:?}");
+}
