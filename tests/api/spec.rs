@@ -65,7 +65,15 @@ fn enum_values(value: &serde_json::Value, out: &mut std::collections::BTreeSet<S
 #[test]
 fn every_code_the_contract_page_names_is_in_the_spec() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/design/API.md");
-    let page = std::fs::read_to_string(path).expect("the contract page ../shared/design/API.md");
+    let page = match std::fs::read_to_string(path) {
+        Ok(page) => page,
+        // The contract page lives beside the repository (as in CI); a lone clone skips.
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: the contract page {path} is not here ({e})");
+            return;
+        }
+        Err(e) => panic!("CI needs the contract page {path}: {e}"),
+    };
     // Backticked SCREAMING_SNAKE words, less settings and HTTP verbs.
     let codes: std::collections::BTreeSet<&str> = page
         .split('`')
