@@ -66,22 +66,18 @@ async fn behind_proxy() -> TestApp {
     TestApp::spawn_with(|c| c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await
 }
 
-async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> Answer {
-    let request = app
-        .client
-        .post(app.url("/auth/login"))
-        .header("x-forwarded-for", from)
-        .json(&json!({ "email": email, "password": password }));
+/// POSTs `body` to `path` as if from `from` (through the trusted proxy).
+async fn post_from(app: &TestApp, from: &str, path: &str, body: Value) -> Answer {
+    let request = app.client.post(app.url(path)).header("x-forwarded-for", from).json(&body);
     TestApp::answer(request.send().await.expect("sent")).await
 }
 
+async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> Answer {
+    post_from(app, from, "/auth/login", json!({ "email": email, "password": password })).await
+}
+
 async fn validate_from(app: &TestApp, from: &str, token: &str) -> Answer {
-    let request = app
-        .client
-        .post(app.url("/client/validate"))
-        .header("x-forwarded-for", from)
-        .json(&json!({ "activation_token": token, "hardware_id": "pc-1" }));
-    TestApp::answer(request.send().await.expect("sent")).await
+    post_from(app, from, "/client/validate", json!({ "activation_token": token, "hardware_id": "pc-1" })).await
 }
 
 #[actix_web::test]
@@ -138,9 +134,9 @@ async fn an_offices_garbage_tokens_never_refuse_its_valid_tokens() {
     let app = behind_proxy().await;
     let c = app.order("SO-1", "max@customer.example").await;
     let key = c.order["licenses"][1]["key"].as_str().unwrap();
-    let activated = app.client.post(app.url("/client/activate")).header("x-forwarded-for", "198.51.100.20");
-    let activated = activated.json(&json!({ "license_key": key, "hardware_id": "pc-1" })).send().await.unwrap();
-    let activated = TestApp::answer(activated).await;
+    let activated =
+        post_from(&app, "198.51.100.20", "/client/activate", json!({ "license_key": key, "hardware_id": "pc-1" }))
+            .await;
     let valid = activated.assert_status(200)["activation_token"].as_str().unwrap().to_owned();
     for _ in 0..25 {
         validate_from(&app, "198.51.100.20", "lat_dnot-a-real-token").await;
