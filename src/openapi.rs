@@ -23,7 +23,7 @@ use crate::error::Problem;
     ),
     servers((url = "/", description = "The server that serves this document")),
     // Schemas that only query parameters name (IntoParams does not register them).
-    components(schemas(Problem, crate::api::devices::DeviceStatusFilter)),
+    components(schemas(Problem, crate::ids::Id, crate::api::devices::DeviceStatusFilter)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign in, refresh, sign out"),
@@ -112,6 +112,7 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         let set = HeaderSet { rate_limit: path.starts_with("/api/"), signed: path.starts_with("/api/v1/client/") };
         for op in ops.into_iter().flatten() {
+            name_path_ids(op);
             add_shared_responses(path, op);
             describe_successes(op);
             for response in op.responses.responses.values_mut() {
@@ -139,6 +140,18 @@ fn name_page_items(components: &mut utoipa::openapi::Components) {
             if let Some(RefOr::T(Schema::Array(array))) = object.properties.get_mut("items") {
                 array.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
             }
+        }
+    }
+}
+
+/// Every path parameter is an id (`ids::parse`; anything else names nothing).
+fn name_path_ids(op: &mut Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    for parameter in op.parameters.iter_mut().flatten() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.parameter_in == ParameterIn::Path
+        {
+            parameter.schema = Some(RefOr::Ref(Ref::from_schema_name("Id")));
         }
     }
 }
