@@ -506,8 +506,12 @@ fn record_device(
 
 // ----------------------------------------------------------------- handlers
 
-/// The server's license-signing public key. The software builds it in and
-/// never trusts this endpoint at run time; it is here for set-up and checks.
+/// The server's license-signing public key.
+///
+/// No authentication. Answers the Ed25519 key (base64 of the raw 32 bytes) and
+/// its `key_id`, which every `License-Signature` names. The software builds
+/// the key in and never trusts this endpoint at run time: it is here for
+/// set-up and checks.
 #[utoipa::path(tag = "client", responses((status = 200, body = PublicKeyResponse)), security(()))]
 #[get("/client/public-key")]
 pub async fn public_key(state: web::Data<AppState>) -> HttpResponse {
@@ -595,9 +599,16 @@ fn echo_hardware_id(req: &HttpRequest, hardware_id: &str) {
     }
 }
 
-/// Activate: a computer takes a seat of a computer-based license (the same
-/// hardware id again keeps its seat), or a license user starts a temporary
-/// activation of a user-based one.
+/// Activate this computer, or this license user on it.
+///
+/// Called by the desktop software; no token. Computer-based: `license_key` and
+/// `hardware_id` take a seat (the same hardware id again keeps its seat; a new
+/// one on a full license is 409 `SEATS_EXHAUSTED` naming who can free one).
+/// User-based: the user's `email` and `password` (and `license_key` if they
+/// open several licenses, else 409 `LICENSE_AMBIGUOUS`) start a temporary
+/// activation, refused with 409 `USER_ALREADY_ACTIVE` while the user is active
+/// elsewhere. The answer's `activation_token` is for validate, heartbeat and
+/// deactivate; a wrong key or password is 401 `INVALID_CREDENTIALS`.
 #[utoipa::path(
     tag = "client",
     request_body = ActivateRequest,
@@ -908,7 +919,13 @@ fn judge_device(
 }
 
 /// Validate: is this activation (or this computer on this key) good now?
-/// Always 200 for a well-formed request; `code` says why not.
+///
+/// Called by the desktop software; no token. Send `activation_token` and
+/// `hardware_id`, or for a computer-based license `license_key` and
+/// `hardware_id` (exactly one of token and key). Every well-formed request is
+/// answered 200: `valid`, and `code` `VALID`, `NOT_FOUND`, `NOT_ACTIVATED`,
+/// `SUSPENDED`, `EXPIRED` or `LEASE_EXPIRED`; `valid_until` says how long a
+/// VALID may be trusted offline (null otherwise).
 #[utoipa::path(
     tag = "client",
     request_body = ValidateRequest,
@@ -1022,8 +1039,13 @@ pub async fn validate(
     }))
 }
 
-/// Heartbeat: a user's lease ends at now + `lease_seconds` (it never
-/// accumulates); a device's `last_seen_at` is updated.
+/// Heartbeat: keep an activation alive.
+///
+/// Called by the desktop software while it runs, with the activation token and
+/// hardware id. A user's lease then ends at now + `lease_seconds` (it never
+/// accumulates); a device's `last_seen_at` is updated. An ended lease is 409
+/// `LEASE_EXPIRED` (activate again), an ended activation 409 `NOT_ACTIVATED`,
+/// a suspended or expired license 403 `SUSPENDED` / `EXPIRED`.
 #[utoipa::path(
     tag = "client",
     request_body = TokenRequest,
@@ -1093,6 +1115,12 @@ pub async fn heartbeat(
 }
 
 /// Deactivate: ends this activation and frees its seat at once.
+///
+/// Called by the desktop software when it gives its seat back, with the
+/// activation token and hardware id; the token stops working. An activation
+/// that has ended (or another hardware id) is 409 `NOT_ACTIVATED` and nothing
+/// changes. Offline devices have no token: they leave through
+/// `offline/deactivate` or the portal.
 #[utoipa::path(
     tag = "client",
     request_body = TokenRequest,
@@ -1207,9 +1235,15 @@ where
     with_backoff(&limiter, ip, &identity, attempt(req, state, request, body.nonce)).await
 }
 
-/// Offline activation: takes the software's request file, registers the
-/// device as `offline: true` (taking a seat like an online activation) and
-/// answers a signed license file.
+/// Offline activation: a signed license file for a computer without internet.
+///
+/// No token: `request` is the request file the software wrote (base64 of its
+/// JSON `{license_key, hardware_id, hostname?, platform?, app_version?,
+/// created_at}`). The device is registered as `offline: true` and takes a
+/// seat like an online activation; the file is valid until `valid_until` (at
+/// most the license's expiry). A user-based
+/// license is 409 `WRONG_LICENSE_KIND`, `offline_allowed: false` 409
+/// `OFFLINE_NOT_ALLOWED`, a full license 409 `SEATS_EXHAUSTED`.
 #[utoipa::path(
     tag = "client",
     request_body = OfflineRequest,
@@ -1318,9 +1352,14 @@ async fn offline_activate_now(
     }))
 }
 
-/// Offline deactivation: marks the device deactivated. Its seat is free when
-/// its last license file runs out: an offline deactivation proves nothing
-/// (the file may still be in use), so the file's lifetime bounds it.
+/// Offline deactivation: marks the device deactivated.
+///
+/// No token: `request` is the software's deactivation request file (the JSON
+/// of an activation request plus `"deactivate": true`, base64). The seat is
+/// free when the device's last license file runs out (`seat_released_at`):
+/// an offline deactivation proves nothing, so the file's lifetime bounds it.
+/// Only devices registered offline leave this way: an online device is 409
+/// `NOT_OFFLINE_DEVICE`, no active device 409 `NOT_ACTIVATED`.
 #[utoipa::path(
     tag = "client",
     request_body = OfflineRequest,
