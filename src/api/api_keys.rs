@@ -99,7 +99,10 @@ pub async fn list_api_keys(
 /// shop's configuration.
 #[utoipa::path(
     tag = "api-keys",
-    request_body = CreateApiKey,
+    request_body(
+        content = CreateApiKey,
+        example = json!({ "name": "CRE-DO web shop" })
+    ),
     responses((status = 201, description = "Created; `key` is shown only now", body = ApiKeyView)),
     security(("bearer" = []))
 )]

@@ -102,7 +102,10 @@ fn issue(
 /// `RATE_LIMITED` with `Retry-After`).
 #[utoipa::path(
     tag = "auth",
-    request_body = LoginRequest,
+    request_body(
+        content = LoginRequest,
+        example = json!({ "email": "max.mustermann@muster-bau.example", "password": "Gruenes-Fenster-2026" })
+    ),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong e-mail or password (the same for both)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -164,7 +167,10 @@ enum Rotation {
 /// across browser tabs).
 #[utoipa::path(
     tag = "auth",
-    request_body = RefreshRequest,
+    request_body(
+        content = RefreshRequest,
+        example = json!({ "refresh_token": "lrt_d0ejybvw3v98bsf85h3c9n6xx88x6gbbvec83r0m5xw26f6mfbh0" })
+    ),
     responses(
         (status = 200, description = "New tokens; the presented refresh token is used up", body = TokenResponse),
         (status = 401, description = "`INVALID_REFRESH_TOKEN`: unknown, expired, revoked or re-used (re-use revokes the family)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -219,7 +225,10 @@ pub async fn refresh(
 /// or already revoked token is answered 204 too.
 #[utoipa::path(
     tag = "auth",
-    request_body = RefreshRequest,
+    request_body(
+        content = RefreshRequest,
+        example = json!({ "refresh_token": "lrt_d0ejybvw3v98bsf85h3c9n6xx88x6gbbvec83r0m5xw26f6mfbh0" })
+    ),
     responses((status = 204, description = "Signed out (also for an unknown token)")),
     security(())
 )]

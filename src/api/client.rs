@@ -611,7 +611,34 @@ fn echo_hardware_id(req: &HttpRequest, hardware_id: &str) {
 /// deactivate; a wrong key or password is 401 `INVALID_CREDENTIALS`.
 #[utoipa::path(
     tag = "client",
-    request_body = ActivateRequest,
+    request_body(
+        content = ActivateRequest,
+        examples(
+            ("computer" = (
+                summary = "A computer-based license: the key and this computer",
+                value = json!({
+                    "license_key": "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A",
+                    "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+                    "hostname": "CAD-WS-07",
+                    "platform": "windows-x86_64",
+                    "app_version": "2026.2.1",
+                    "nonce": "f3b9c2d4-7a1e-4c8b-9e5f-0a6d2b7c1e93"
+                })
+            )),
+            ("user" = (
+                summary = "A user-based license: the license user's e-mail and password",
+                value = json!({
+                    "email": "erika.musterfrau@muster-bau.example",
+                    "password": "Sommer-Regen-Wald-42",
+                    "hardware_id": "d208abdf6f5800a35e39a25c0e8fcab26ab28b94a20851156a3d5bf88419a4df",
+                    "hostname": "LAPTOP-EM",
+                    "platform": "macos-aarch64",
+                    "app_version": "2026.2.1",
+                    "nonce": "8e2a6f0c-3d9b-4b71-a5c4-d17e9f2b6a08"
+                })
+            )),
+        )
+    ),
     responses(
         (status = 200, description = "Activated", body = ActivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong key, e-mail or password (no hint which)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -928,7 +955,27 @@ fn judge_device(
 /// VALID may be trusted offline (null otherwise).
 #[utoipa::path(
     tag = "client",
-    request_body = ValidateRequest,
+    request_body(
+        content = ValidateRequest,
+        examples(
+            ("activation token" = (
+                summary = "The activation token from activate",
+                value = json!({
+                    "activation_token": "lat_dz688qb4sx3vevdagy2dj4hr56fefj8wcx9rb2xpf80qzms9pdkp1",
+                    "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+                    "nonce": "2c7d1e9a-6b4f-4a30-8d5e-b9f3a0c7e264"
+                })
+            )),
+            ("license key" = (
+                summary = "A computer-based license's key and this computer",
+                value = json!({
+                    "license_key": "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A",
+                    "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+                    "nonce": "5a0e8b3f-1c6d-4e92-b7a4-6f2d9c1e8b07"
+                })
+            )),
+        )
+    ),
     responses((status = 200, description = "`valid`, `code` and `valid_until`", body = ValidateResponse)),
     security(())
 )]
@@ -1048,7 +1095,14 @@ pub async fn validate(
 /// a suspended or expired license 403 `SUSPENDED` / `EXPIRED`.
 #[utoipa::path(
     tag = "client",
-    request_body = TokenRequest,
+    request_body(
+        content = TokenRequest,
+        example = json!({
+            "activation_token": "lat_uyyc8nasnwvasrdne148kn7tz1r82w8hwvrnvw4thxphq75zwcxxe",
+            "hardware_id": "d208abdf6f5800a35e39a25c0e8fcab26ab28b94a20851156a3d5bf88419a4df",
+            "nonce": "9d4b7e2a-0f5c-4a18-b6e3-c8a1f7d2e590"
+        })
+    ),
     responses(
         (status = 200, body = HeartbeatResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -1123,7 +1177,14 @@ pub async fn heartbeat(
 /// `offline/deactivate` or the portal.
 #[utoipa::path(
     tag = "client",
-    request_body = TokenRequest,
+    request_body(
+        content = TokenRequest,
+        example = json!({
+            "activation_token": "lat_dz688qb4sx3vevdagy2dj4hr56fefj8wcx9rb2xpf80qzms9pdkp1",
+            "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+            "nonce": "e6a1c9f4-8b2d-4d07-93e5-7f0b4a2c6d18"
+        })
+    ),
     responses(
         (status = 200, body = DeactivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -1246,7 +1307,13 @@ where
 /// `OFFLINE_NOT_ALLOWED`, a full license 409 `SEATS_EXHAUSTED`.
 #[utoipa::path(
     tag = "client",
-    request_body = OfflineRequest,
+    request_body(
+        content = OfflineRequest,
+        example = json!({
+            "request": "eyJsaWNlbnNlX2tleSI6IjdYSzJNLVE5RDRSLVQxVjhXLTNISjZOLVA1QjBDLVkyWjRBIiwiaGFyZHdhcmVfaWQiOiI1YzY1NmIwMTU4MGMwNzAxMmMxYzEyMjRlZDQ2NWM1MDk4Y2MwZTU0YTBhZTNhMGM2Mjg0YjU0OWU0MzU0Njg0IiwiaG9zdG5hbWUiOiJDQUQtV1MtMTIiLCJwbGF0Zm9ybSI6IndpbmRvd3MteDg2XzY0IiwiYXBwX3ZlcnNpb24iOiIyMDI2LjIuMSIsImNyZWF0ZWRfYXQiOiIyMDI2LTEyLTAxVDA5OjMwOjAwWiJ9",
+            "nonce": "4f8c2e6a-9d1b-4b53-a0e7-3c5d8f1a9b26"
+        })
+    ),
     responses(
         (status = 200, body = OfflineActivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -1362,7 +1429,13 @@ async fn offline_activate_now(
 /// `NOT_OFFLINE_DEVICE`, no active device 409 `NOT_ACTIVATED`.
 #[utoipa::path(
     tag = "client",
-    request_body = OfflineRequest,
+    request_body(
+        content = OfflineRequest,
+        example = json!({
+            "request": "eyJsaWNlbnNlX2tleSI6IjdYSzJNLVE5RDRSLVQxVjhXLTNISjZOLVA1QjBDLVkyWjRBIiwiaGFyZHdhcmVfaWQiOiI1YzY1NmIwMTU4MGMwNzAxMmMxYzEyMjRlZDQ2NWM1MDk4Y2MwZTU0YTBhZTNhMGM2Mjg0YjU0OWU0MzU0Njg0IiwiaG9zdG5hbWUiOiJDQUQtV1MtMTIiLCJwbGF0Zm9ybSI6IndpbmRvd3MteDg2XzY0IiwiYXBwX3ZlcnNpb24iOiIyMDI2LjIuMSIsImNyZWF0ZWRfYXQiOiIyMDI2LTEyLTIwVDE2OjQ1OjAwWiIsImRlYWN0aXZhdGUiOnRydWV9",
+            "nonce": "b1e7d3a9-5c0f-4e86-9b2a-8d4f6c0e3a75"
+        })
+    ),
     responses(
         (status = 200, body = OfflineDeactivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key", body = crate::error::Problem, content_type = "application/problem+json"),

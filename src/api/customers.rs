@@ -205,7 +205,17 @@ pub async fn list_customers(
 /// to name it later by `customer_id`.
 #[utoipa::path(
     tag = "customers",
-    request_body = NewCustomer,
+    request_body(
+        content = NewCustomer,
+        example = json!({
+            "company": "Muster Bau GmbH",
+            "contact_name": "Max Mustermann",
+            "email": "einkauf@muster-bau.example",
+            "address": "Musterstraße 12\n80331 München",
+            "country": "DE",
+            "vat_id": "DE123456789"
+        })
+    ),
     responses((status = 201, description = "Created", body = CustomerView)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -261,7 +271,10 @@ pub async fn get_customer(
 #[utoipa::path(
     tag = "customers",
     params(("customer_id" = String, Path, description = "Customer id")),
-    request_body = UpdateCustomer,
+    request_body(
+        content = UpdateCustomer,
+        example = json!({ "contact_name": "Erika Musterfrau", "email": "erika.musterfrau@muster-bau.example" })
+    ),
     responses((status = 200, body = CustomerView)),
     security(("bearer" = []), ("shop_key" = []))
 )]

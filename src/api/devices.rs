@@ -206,7 +206,20 @@ pub struct DeactivateDevice {
 #[utoipa::path(
     tag = "devices",
     params(("license_id" = String, Path, description = "License id"), ("device_id" = String, Path, description = "Device id")),
-    request_body(content = Option<DeactivateDevice>, description = "Optional; `force` is for admins"),
+    request_body(
+        content = Option<DeactivateDevice>,
+        description = "Optional; `force` is for admins",
+        examples(
+            ("deactivate" = (
+                summary = "Deactivate; an offline device keeps its seat until its file runs out",
+                value = json!({ "force": false })
+            )),
+            ("force" = (
+                summary = "Admins only: free an offline device's seat now",
+                value = json!({ "force": true })
+            )),
+        )
+    ),
     responses(
         (status = 200, description = "The device, deactivated", body = DeviceView),
         (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -328,7 +328,18 @@ pub async fn get_license(
 /// key; an unknown order or product is 422 naming the field.
 #[utoipa::path(
     tag = "licenses",
-    request_body = CreateLicense,
+    request_body(
+        content = CreateLicense,
+        example = json!({
+            "order_id": "0193e4a2-7c5b-7d1e-9f3a-2b6c8d0e4f71",
+            "product_code": "CAD-PRO",
+            "kind": "computer_based",
+            "seats": 3,
+            "expires_at": "2027-12-31T23:59:59Z",
+            "offline_allowed": true,
+            "lease_seconds": 900
+        })
+    ),
     responses((status = 201, description = "Issued", body = LicenseView)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -402,7 +413,16 @@ pub struct UpdateLicense {
 #[utoipa::path(
     tag = "licenses",
     params(("license_id" = String, Path, description = "License id")),
-    request_body = UpdateLicense,
+    request_body(
+        content = UpdateLicense,
+        example = json!({
+            "seats": 10,
+            "expires_at": "2027-12-31T23:59:59Z",
+            "status": "active",
+            "offline_allowed": true,
+            "lease_seconds": 1800
+        })
+    ),
     responses(
         (status = 200, body = LicenseView),
         (status = 409, description = "`SEATS_IN_USE`: fewer seats than are in use", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -161,7 +161,10 @@ pub struct UpdateManager {
 #[utoipa::path(
     tag = "managers",
     params(("manager_id" = String, Path, description = "The manager's account id")),
-    request_body = UpdateManager,
+    request_body(
+        content = UpdateManager,
+        example = json!({ "name": "Max Mustermann", "disabled": false })
+    ),
     responses(
         (status = 200, body = ManagerView),
         (status = 422, description = "`VALIDATION_FAILED`, also for an unknown `bound_customer_id` or a binding that the account's orders of other customers contradict", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -95,7 +95,10 @@ pub async fn get_me(state: web::Data<AppState>, caller: Account) -> ApiResult<we
 /// account in the `GET /me` shape.
 #[utoipa::path(
     tag = "me",
-    request_body = UpdateMe,
+    request_body(
+        content = UpdateMe,
+        example = json!({ "name": "Max Mustermann" })
+    ),
     responses((status = 200, description = "The updated account", body = AccountView)),
     security(("bearer" = []))
 )]
@@ -132,7 +135,10 @@ pub async fn update_me(
 /// run out within 15 minutes).
 #[utoipa::path(
     tag = "me",
-    request_body = ChangePassword,
+    request_body(
+        content = ChangePassword,
+        example = json!({ "current_password": "Gruenes-Fenster-2026", "new_password": "Blaue-Bruecke-am-Fluss-7" })
+    ),
     responses(
         (status = 204, description = "Changed"),
         (status = 422, description = "`WRONG_CURRENT_PASSWORD` (with `errors.current_password`) or `VALIDATION_FAILED`", body = crate::error::Problem, content_type = "application/problem+json"),

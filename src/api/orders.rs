@@ -395,7 +395,40 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
 /// true`) and creates nothing.
 #[utoipa::path(
     tag = "orders",
-    request_body = CreateOrder,
+    request_body(
+        content = CreateOrder,
+        example = json!({
+            "number": "SO-2026-0042",
+            "customer": {
+                "company": "Muster Bau GmbH",
+                "contact_name": "Max Mustermann",
+                "email": "einkauf@muster-bau.example",
+                "address": "Musterstraße 12\n80331 München",
+                "country": "DE",
+                "vat_id": "DE123456789"
+            },
+            "licenses": [
+                {
+                    "product_code": "CAD-PRO",
+                    "kind": "user_based",
+                    "seats": 5,
+                    "expires_at": "2027-12-31T23:59:59Z"
+                },
+                {
+                    "product_code": "CAD-PRO",
+                    "kind": "computer_based",
+                    "seats": 2,
+                    "offline_allowed": true
+                }
+            ],
+            "managers": [
+                {
+                    "email": "max.mustermann@muster-bau.example",
+                    "name": "Max Mustermann"
+                }
+            ]
+        })
+    ),
     params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; kept 24 hours per caller")),
     responses(
         (status = 201, description = "Created (or replayed for the same Idempotency-Key and body)", body = OrderView),
@@ -538,7 +571,10 @@ async fn create_order_now(
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id")),
-    request_body = UpdateCustomer,
+    request_body(
+        content = UpdateCustomer,
+        example = json!({ "company": "Muster Bau GmbH & Co. KG", "address": "Industriestraße 5\n80939 München" })
+    ),
     responses((status = 200, description = "The order's customer", body = CustomerView)),
     security(("bearer" = []))
 )]
@@ -625,7 +661,10 @@ pub struct AddedManager {
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id")),
-    request_body = NewManager,
+    request_body(
+        content = NewManager,
+        example = json!({ "email": "jonas.weber@muster-bau.example", "name": "Jonas Weber" })
+    ),
     responses(
         (status = 201, body = AddedManager),
         (status = 409, description = "`ALREADY_MANAGER`; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),

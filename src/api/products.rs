@@ -115,7 +115,10 @@ pub async fn list_products(
 /// to people and in the software.
 #[utoipa::path(
     tag = "products",
-    request_body = CreateProduct,
+    request_body(
+        content = CreateProduct,
+        example = json!({ "code": "CAD-PRO", "name": "CRE-DO CAD Professional" })
+    ),
     responses(
         (status = 201, description = "Created", body = ProductView),
         (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -179,7 +182,10 @@ pub async fn get_product(
 #[utoipa::path(
     tag = "products",
     params(("product_id" = String, Path, description = "Product id")),
-    request_body = UpdateProduct,
+    request_body(
+        content = UpdateProduct,
+        example = json!({ "name": "CRE-DO CAD Professional 2027" })
+    ),
     responses(
         (status = 200, body = ProductView),
         (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -201,7 +201,10 @@ pub struct AddedUser {
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id")),
-    request_body = NewUser,
+    request_body(
+        content = NewUser,
+        example = json!({ "email": "erika.musterfrau@muster-bau.example", "name": "Erika Musterfrau" })
+    ),
     responses(
         (status = 201, body = AddedUser),
         (status = 409, description = "`SEATS_EXHAUSTED`, `EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -314,7 +317,10 @@ pub struct UpdateUser {
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
-    request_body = UpdateUser,
+    request_body(
+        content = UpdateUser,
+        example = json!({ "name": "Erika Musterfrau (Konstruktion)" })
+    ),
     responses((status = 200, body = UserView), (status = 409, description = "`EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -380,7 +386,11 @@ pub struct GeneratedUserPassword {
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
-    request_body(content = Option<SetPassword>, description = "Omit the body to have a password generated"),
+    request_body(
+        content = Option<SetPassword>,
+        description = "Omit the body to have a password generated",
+        example = json!({ "password": "Sommer-Regen-Wald-42" })
+    ),
     responses(
         (status = 200, description = "Generated (no body sent)", body = GeneratedUserPassword),
         (status = 204, description = "Set to the chosen password"),
