@@ -68,7 +68,11 @@ pub struct CreateApiKey {
     pub name: String,
 }
 
-/// The keys in use (revoked keys are not listed), newest first; sort by `created_at`.
+/// The API keys in use.
+///
+/// Admins only. Revoked keys are not listed; the secret is never shown again
+/// (`key` is null), so `name` and `prefix` tell the keys apart. Newest first;
+/// `sort=created_at` for oldest first.
 #[utoipa::path(
     tag = "api-keys",
     params(ListParams),
@@ -87,9 +91,18 @@ pub async fn list_api_keys(
 }
 
 /// Create a shop key. The answer holds the key; it is not shown again.
+///
+/// Admins only. With the key (`lsk_…`, scope `shop`, sent as
+/// `Authorization: Bearer lsk_…`) the vendor's web shop creates, reads and
+/// updates customers, creates and reads orders and licenses, and reads
+/// products. Only its digest is stored: copy `key` from this answer into the
+/// shop's configuration.
 #[utoipa::path(
     tag = "api-keys",
-    request_body = CreateApiKey,
+    request_body(
+        content = CreateApiKey,
+        example = json!({ "name": "CRE-DO web shop" })
+    ),
     responses((status = 201, description = "Created; `key` is shown only now", body = ApiKeyView)),
     security(("bearer" = []))
 )]
@@ -127,6 +140,10 @@ pub async fn create_api_key(
 }
 
 /// Revoke a key; it is refused (401) from now on.
+///
+/// Admins only. The shop's next request with the key gets 401
+/// `INVALID_TOKEN`; create a new key first to replace it without a gap. An
+/// unknown or already revoked key is 404.
 #[utoipa::path(
     tag = "api-keys",
     params(("api_key_id" = String, Path, description = "API key id")),

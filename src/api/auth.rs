@@ -91,9 +91,21 @@ fn issue(
 }
 
 /// Sign in with e-mail and password.
+///
+/// For admins and license managers (the portal); needs no access token. The
+/// answer holds an access token (a JWT for `Authorization: Bearer`, valid for
+/// `expires_in` seconds, at most 900), a refresh token for `POST /auth/refresh`
+/// and the account in the `GET /me` shape; the e-mail is compared
+/// case-insensitively. A wrong e-mail or password is the same 401
+/// `INVALID_CREDENTIALS`, a disabled account with the right password 403
+/// `ACCOUNT_DISABLED`, and repeated failures meet a growing back-off (429
+/// `RATE_LIMITED` with `Retry-After`).
 #[utoipa::path(
     tag = "auth",
-    request_body = LoginRequest,
+    request_body(
+        content = LoginRequest,
+        example = json!({ "email": "max.mustermann@muster-bau.example", "password": "Gruenes-Fenster-2026" })
+    ),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong e-mail or password (the same for both)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -145,9 +157,20 @@ enum Rotation {
 }
 
 /// Trade a refresh token for new tokens; the presented one stops working.
+///
+/// Needs no access token: send the refresh token of the last login or
+/// refresh, typically when a call answered 401 `TOKEN_EXPIRED`. The answer has
+/// the login shape, with a new refresh token; presenting a used one again
+/// revokes the whole sign-in it belongs to. Unknown, expired, revoked or
+/// re-used tokens, and tokens of a disabled account, get 401
+/// `INVALID_REFRESH_TOKEN`; a portal refreshes one at a time (serialized
+/// across browser tabs).
 #[utoipa::path(
     tag = "auth",
-    request_body = RefreshRequest,
+    request_body(
+        content = RefreshRequest,
+        example = json!({ "refresh_token": "lrt_d0ejybvw3v98bsf85h3c9n6xx88x6gbbvec83r0m5xw26f6mfbh0" })
+    ),
     responses(
         (status = 200, description = "New tokens; the presented refresh token is used up", body = TokenResponse),
         (status = 401, description = "`INVALID_REFRESH_TOKEN`: unknown, expired, revoked or re-used (re-use revokes the family)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -195,9 +218,17 @@ pub async fn refresh(
 }
 
 /// Sign out: revokes the refresh token's family. Always 204.
+///
+/// Needs no access token. The refresh token, and every token rotated from it,
+/// stops refreshing; access tokens already issued stay valid until they
+/// expire (at most 15 minutes), so the portal also drops its own. An unknown
+/// or already revoked token is answered 204 too.
 #[utoipa::path(
     tag = "auth",
-    request_body = RefreshRequest,
+    request_body(
+        content = RefreshRequest,
+        example = json!({ "refresh_token": "lrt_d0ejybvw3v98bsf85h3c9n6xx88x6gbbvec83r0m5xw26f6mfbh0" })
+    ),
     responses((status = 204, description = "Signed out (also for an unknown token)")),
     security(())
 )]

@@ -506,8 +506,12 @@ fn record_device(
 
 // ----------------------------------------------------------------- handlers
 
-/// The server's license-signing public key. The software builds it in and
-/// never trusts this endpoint at run time; it is here for set-up and checks.
+/// The server's license-signing public key.
+///
+/// No authentication. Answers the Ed25519 key (base64 of the raw 32 bytes) and
+/// its `key_id`, which every `License-Signature` names. The software builds
+/// the key in and never trusts this endpoint at run time: it is here for
+/// set-up and checks.
 #[utoipa::path(tag = "client", responses((status = 200, body = PublicKeyResponse)), security(()))]
 #[get("/client/public-key")]
 pub async fn public_key(state: web::Data<AppState>) -> HttpResponse {
@@ -595,12 +599,46 @@ fn echo_hardware_id(req: &HttpRequest, hardware_id: &str) {
     }
 }
 
-/// Activate: a computer takes a seat of a computer-based license (the same
-/// hardware id again keeps its seat), or a license user starts a temporary
-/// activation of a user-based one.
+/// Activate this computer, or this license user on it.
+///
+/// Called by the desktop software; no token. Computer-based: `license_key` and
+/// `hardware_id` take a seat (the same hardware id again keeps its seat; a new
+/// one on a full license is 409 `SEATS_EXHAUSTED` naming who can free one).
+/// User-based: the user's `email` and `password` (and `license_key` if they
+/// open several licenses, else 409 `LICENSE_AMBIGUOUS`) start a temporary
+/// activation, refused with 409 `USER_ALREADY_ACTIVE` while the user is active
+/// elsewhere. The answer's `activation_token` is for validate, heartbeat and
+/// deactivate; a wrong key or password is 401 `INVALID_CREDENTIALS`.
 #[utoipa::path(
     tag = "client",
-    request_body = ActivateRequest,
+    request_body(
+        content = ActivateRequest,
+        examples(
+            ("computer" = (
+                summary = "A computer-based license: the key and this computer",
+                value = json!({
+                    "license_key": "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A",
+                    "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+                    "hostname": "CAD-WS-07",
+                    "platform": "windows-x86_64",
+                    "app_version": "2026.2.1",
+                    "nonce": "f3b9c2d4-7a1e-4c8b-9e5f-0a6d2b7c1e93"
+                })
+            )),
+            ("user" = (
+                summary = "A user-based license: the license user's e-mail and password",
+                value = json!({
+                    "email": "erika.musterfrau@muster-bau.example",
+                    "password": "Sommer-Regen-Wald-42",
+                    "hardware_id": "d208abdf6f5800a35e39a25c0e8fcab26ab28b94a20851156a3d5bf88419a4df",
+                    "hostname": "LAPTOP-EM",
+                    "platform": "macos-aarch64",
+                    "app_version": "2026.2.1",
+                    "nonce": "8e2a6f0c-3d9b-4b71-a5c4-d17e9f2b6a08"
+                })
+            )),
+        )
+    ),
     responses(
         (status = 200, description = "Activated", body = ActivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong key, e-mail or password (no hint which)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -908,10 +946,36 @@ fn judge_device(
 }
 
 /// Validate: is this activation (or this computer on this key) good now?
-/// Always 200 for a well-formed request; `code` says why not.
+///
+/// Called by the desktop software; no token. Send `activation_token` and
+/// `hardware_id`, or for a computer-based license `license_key` and
+/// `hardware_id` (exactly one of token and key). Every well-formed request is
+/// answered 200: `valid`, and `code` `VALID`, `NOT_FOUND`, `NOT_ACTIVATED`,
+/// `SUSPENDED`, `EXPIRED` or `LEASE_EXPIRED`; `valid_until` says how long a
+/// VALID may be trusted offline (null otherwise).
 #[utoipa::path(
     tag = "client",
-    request_body = ValidateRequest,
+    request_body(
+        content = ValidateRequest,
+        examples(
+            ("activation token" = (
+                summary = "The activation token from activate",
+                value = json!({
+                    "activation_token": "lat_dz688qb4sx3vevdagy2dj4hr56fefj8wcx9rb2xpf80qzms9pdkp1",
+                    "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+                    "nonce": "2c7d1e9a-6b4f-4a30-8d5e-b9f3a0c7e264"
+                })
+            )),
+            ("license key" = (
+                summary = "A computer-based license's key and this computer",
+                value = json!({
+                    "license_key": "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A",
+                    "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+                    "nonce": "5a0e8b3f-1c6d-4e92-b7a4-6f2d9c1e8b07"
+                })
+            )),
+        )
+    ),
     responses((status = 200, description = "`valid`, `code` and `valid_until`", body = ValidateResponse)),
     security(())
 )]
@@ -1022,11 +1086,23 @@ pub async fn validate(
     }))
 }
 
-/// Heartbeat: a user's lease ends at now + `lease_seconds` (it never
-/// accumulates); a device's `last_seen_at` is updated.
+/// Heartbeat: keep an activation alive.
+///
+/// Called by the desktop software while it runs, with the activation token and
+/// hardware id. A user's lease then ends at now + `lease_seconds` (it never
+/// accumulates); a device's `last_seen_at` is updated. An ended lease is 409
+/// `LEASE_EXPIRED` (activate again), an ended activation 409 `NOT_ACTIVATED`,
+/// a suspended or expired license 403 `SUSPENDED` / `EXPIRED`.
 #[utoipa::path(
     tag = "client",
-    request_body = TokenRequest,
+    request_body(
+        content = TokenRequest,
+        example = json!({
+            "activation_token": "lat_uyyc8nasnwvasrdne148kn7tz1r82w8hwvrnvw4thxphq75zwcxxe",
+            "hardware_id": "d208abdf6f5800a35e39a25c0e8fcab26ab28b94a20851156a3d5bf88419a4df",
+            "nonce": "9d4b7e2a-0f5c-4a18-b6e3-c8a1f7d2e590"
+        })
+    ),
     responses(
         (status = 200, body = HeartbeatResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -1093,9 +1169,22 @@ pub async fn heartbeat(
 }
 
 /// Deactivate: ends this activation and frees its seat at once.
+///
+/// Called by the desktop software when it gives its seat back, with the
+/// activation token and hardware id; the token stops working. An activation
+/// that has ended (or another hardware id) is 409 `NOT_ACTIVATED` and nothing
+/// changes. Offline devices have no token: they leave through
+/// `offline/deactivate` or the portal.
 #[utoipa::path(
     tag = "client",
-    request_body = TokenRequest,
+    request_body(
+        content = TokenRequest,
+        example = json!({
+            "activation_token": "lat_dz688qb4sx3vevdagy2dj4hr56fefj8wcx9rb2xpf80qzms9pdkp1",
+            "hardware_id": "d18fa711654b3123a6d581f5cfa3723355c635878c3140843375fb78fbeab43e",
+            "nonce": "e6a1c9f4-8b2d-4d07-93e5-7f0b4a2c6d18"
+        })
+    ),
     responses(
         (status = 200, body = DeactivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -1207,12 +1296,24 @@ where
     with_backoff(&limiter, ip, &identity, attempt(req, state, request, body.nonce)).await
 }
 
-/// Offline activation: takes the software's request file, registers the
-/// device as `offline: true` (taking a seat like an online activation) and
-/// answers a signed license file.
+/// Offline activation: a signed license file for a computer without internet.
+///
+/// No token: `request` is the request file the software wrote (base64 of its
+/// JSON `{license_key, hardware_id, hostname?, platform?, app_version?,
+/// created_at}`). The device is registered as `offline: true` and takes a
+/// seat like an online activation; the file is valid until `valid_until` (at
+/// most the license's expiry). A user-based
+/// license is 409 `WRONG_LICENSE_KIND`, `offline_allowed: false` 409
+/// `OFFLINE_NOT_ALLOWED`, a full license 409 `SEATS_EXHAUSTED`.
 #[utoipa::path(
     tag = "client",
-    request_body = OfflineRequest,
+    request_body(
+        content = OfflineRequest,
+        example = json!({
+            "request": "eyJsaWNlbnNlX2tleSI6IjdYSzJNLVE5RDRSLVQxVjhXLTNISjZOLVA1QjBDLVkyWjRBIiwiaGFyZHdhcmVfaWQiOiI1YzY1NmIwMTU4MGMwNzAxMmMxYzEyMjRlZDQ2NWM1MDk4Y2MwZTU0YTBhZTNhMGM2Mjg0YjU0OWU0MzU0Njg0IiwiaG9zdG5hbWUiOiJDQUQtV1MtMTIiLCJwbGF0Zm9ybSI6IndpbmRvd3MteDg2XzY0IiwiYXBwX3ZlcnNpb24iOiIyMDI2LjIuMSIsImNyZWF0ZWRfYXQiOiIyMDI2LTEyLTAxVDA5OjMwOjAwWiJ9",
+            "nonce": "4f8c2e6a-9d1b-4b53-a0e7-3c5d8f1a9b26"
+        })
+    ),
     responses(
         (status = 200, body = OfflineActivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -1318,12 +1419,23 @@ async fn offline_activate_now(
     }))
 }
 
-/// Offline deactivation: marks the device deactivated. Its seat is free when
-/// its last license file runs out: an offline deactivation proves nothing
-/// (the file may still be in use), so the file's lifetime bounds it.
+/// Offline deactivation: marks the device deactivated.
+///
+/// No token: `request` is the software's deactivation request file (the JSON
+/// of an activation request plus `"deactivate": true`, base64). The seat is
+/// free when the device's last license file runs out (`seat_released_at`):
+/// an offline deactivation proves nothing, so the file's lifetime bounds it.
+/// Only devices registered offline leave this way: an online device is 409
+/// `NOT_OFFLINE_DEVICE`, no active device 409 `NOT_ACTIVATED`.
 #[utoipa::path(
     tag = "client",
-    request_body = OfflineRequest,
+    request_body(
+        content = OfflineRequest,
+        example = json!({
+            "request": "eyJsaWNlbnNlX2tleSI6IjdYSzJNLVE5RDRSLVQxVjhXLTNISjZOLVA1QjBDLVkyWjRBIiwiaGFyZHdhcmVfaWQiOiI1YzY1NmIwMTU4MGMwNzAxMmMxYzEyMjRlZDQ2NWM1MDk4Y2MwZTU0YTBhZTNhMGM2Mjg0YjU0OWU0MzU0Njg0IiwiaG9zdG5hbWUiOiJDQUQtV1MtMTIiLCJwbGF0Zm9ybSI6IndpbmRvd3MteDg2XzY0IiwiYXBwX3ZlcnNpb24iOiIyMDI2LjIuMSIsImNyZWF0ZWRfYXQiOiIyMDI2LTEyLTIwVDE2OjQ1OjAwWiIsImRlYWN0aXZhdGUiOnRydWV9",
+            "nonce": "b1e7d3a9-5c0f-4e86-9b2a-8d4f6c0e3a75"
+        })
+    ),
     responses(
         (status = 200, body = OfflineDeactivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -172,7 +172,12 @@ pub fn apply_update(
 
 const SORTS: &[(&str, CustomerSort)] = &[("created_at", CustomerSort::CreatedAt), ("company", CustomerSort::Company)];
 
-/// Customers; `q` over company, contact name, e-mail and VAT id; sort by `created_at`, `company`.
+/// List customers.
+///
+/// For admins and the shop's API key; license managers get 403 `FORBIDDEN`
+/// (they read customer data through their orders and licenses). `q` searches
+/// company, contact name, e-mail and VAT id; `sort` takes `created_at`
+/// (default, newest first) or `company`.
 #[utoipa::path(
     tag = "customers",
     params(ListParams),
@@ -192,9 +197,25 @@ pub async fn list_customers(
 }
 
 /// Create a customer.
+///
+/// For admins and the shop's API key. Only `company` is required; `email`, if
+/// given, must be an e-mail address (stored lower-cased), `country` an ISO
+/// 3166-1 alpha-2 code in upper case, and `address` may span lines. Usually
+/// the customer comes with its first order (`POST /orders`); create one here
+/// to name it later by `customer_id`.
 #[utoipa::path(
     tag = "customers",
-    request_body = NewCustomer,
+    request_body(
+        content = NewCustomer,
+        example = json!({
+            "company": "Muster Bau GmbH",
+            "contact_name": "Max Mustermann",
+            "email": "einkauf@muster-bau.example",
+            "address": "Musterstraße 12\n80331 München",
+            "country": "DE",
+            "vat_id": "DE123456789"
+        })
+    ),
     responses((status = 201, description = "Created", body = CustomerView)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -221,6 +242,9 @@ pub async fn create_customer(
 }
 
 /// One customer.
+///
+/// For admins and the shop's API key; license managers get 403 `FORBIDDEN`.
+/// An unknown id is 404.
 #[utoipa::path(
     tag = "customers",
     params(("customer_id" = String, Path, description = "Customer id")),
@@ -239,10 +263,18 @@ pub async fn get_customer(
 }
 
 /// Change a customer's data; absent fields stay.
+///
+/// For admins and the shop's API key, with the rules of `POST /customers`.
+/// Every order and license of the customer shows the change at once (its
+/// `company` is the owner the software shows); license files already issued
+/// keep the company they were signed with.
 #[utoipa::path(
     tag = "customers",
     params(("customer_id" = String, Path, description = "Customer id")),
-    request_body = UpdateCustomer,
+    request_body(
+        content = UpdateCustomer,
+        example = json!({ "contact_name": "Erika Musterfrau", "email": "erika.musterfrau@muster-bau.example" })
+    ),
     responses((status = 200, body = CustomerView)),
     security(("bearer" = []), ("shop_key" = []))
 )]

@@ -40,6 +40,12 @@ pub struct Dashboard {
 }
 
 /// Counts over the caller's scope (a manager: its orders; an admin: everything).
+///
+/// For admins and license managers, the portal's first page in one call; a
+/// shop API key gets 403 `FORBIDDEN`. `licenses.expiring_within_30_days`
+/// counts active licenses that expire within the next 30 days,
+/// `active_devices` includes offline devices, and `managers` counts distinct
+/// manager accounts of the orders in scope (a manager counts itself).
 #[utoipa::path(
     tag = "dashboard",
     responses((status = 200, body = Dashboard)),

@@ -112,9 +112,14 @@ const SORTS: &[(&str, DeviceSort)] = &[
     ("hostname", DeviceSort::Hostname),
 ];
 
-/// The devices of a computer-based license (active ones unless `status` says
-/// otherwise); `q` over hardware id and hostname; sort by `last_seen_at`,
-/// `activated_at` (default, newest first), `hostname`.
+/// The devices of a computer-based license.
+///
+/// For admins and the license managers of the license's order; a shop API key
+/// gets 403 `FORBIDDEN` and a user-based license 409 `WRONG_LICENSE_KIND`.
+/// Devices are registered by the software, never here. `status` is `active`
+/// (default), `deactivated` or `all`, `offline=true|false` filters; `q`
+/// searches hardware id and hostname; `sort` takes `activated_at` (default,
+/// newest first), `last_seen_at` or `hostname`.
 #[utoipa::path(
     tag = "devices",
     params(("license_id" = String, Path, description = "License id"), ListParams, DeviceFilters),
@@ -153,6 +158,11 @@ pub async fn list_devices(
 }
 
 /// One device.
+///
+/// For admins and the license managers of the license's order, active or
+/// deactivated. `valid_until` is the end of an offline device's last license
+/// file; `seat_released_at` says when a deactivated device's seat is (or was)
+/// free. A user-based license is 409 `WRONG_LICENSE_KIND`.
 #[utoipa::path(
     tag = "devices",
     params(("license_id" = String, Path, description = "License id"), ("device_id" = String, Path, description = "Device id")),
@@ -185,13 +195,31 @@ pub struct DeactivateDevice {
     pub force: bool,
 }
 
-/// Deactivate a device (idempotent). An online device's seat is free at once;
-/// an offline device keeps its seat until its license file runs out
-/// (`seat_released_at`), unless an admin sends `{"force": true}`.
+/// Deactivate a device (idempotent), e.g. a computer that is gone.
+///
+/// For admins and the license managers of the license's order; the body is
+/// optional. An online device's seat is free at once and its next validate
+/// answers `NOT_ACTIVATED`. An offline device's license file stays valid until
+/// its `valid_until`, so its seat stays taken until then (`seat_released_at`)
+/// unless an admin sends `{"force": true}` (a manager doing so gets 403
+/// `FORBIDDEN`); a deactivated device may activate again while a seat is free.
 #[utoipa::path(
     tag = "devices",
     params(("license_id" = String, Path, description = "License id"), ("device_id" = String, Path, description = "Device id")),
-    request_body(content = Option<DeactivateDevice>, description = "Optional; `force` is for admins"),
+    request_body(
+        content = Option<DeactivateDevice>,
+        description = "Optional; `force` is for admins",
+        examples(
+            ("deactivate" = (
+                summary = "Deactivate; an offline device keeps its seat until its file runs out",
+                value = json!({ "force": false })
+            )),
+            ("force" = (
+                summary = "Admins only: free an offline device's seat now",
+                value = json!({ "force": true })
+            )),
+        )
+    ),
     responses(
         (status = 200, description = "The device, deactivated", body = DeviceView),
         (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -106,6 +106,12 @@ pub struct EventFilters {
 }
 
 /// The audit trail, newest first (`sort=at` for oldest first).
+///
+/// For admins (every event) and license managers (the events of the orders
+/// they manage); a shop API key gets 403 `FORBIDDEN`. Filter by `order_id`,
+/// `license_id`, an exact `action` (such as `device.activated`) and `since`.
+/// A manager sees `ip` only for managers and the software; for admin and shop
+/// actors it is null.
 #[utoipa::path(
     tag = "events",
     params(ListParams, EventFilters),

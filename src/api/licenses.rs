@@ -248,8 +248,13 @@ const SORTS: &[(&str, LicenseSort)] = &[
     ("order", LicenseSort::Order),
 ];
 
-/// Licenses the caller may see; `q` over key, product name, order number and
-/// company; sort by `expires_at`, `created_at`, `product`, `order`.
+/// List the licenses the caller may see.
+///
+/// Admins and the shop's API key see every license, a license manager those
+/// of the orders it manages. Filter by `kind`, `status`, `order_id`,
+/// `product_id` and `expires_before` (perpetual licenses never match); `q`
+/// searches key, product name, order number and company; `sort` takes
+/// `created_at` (default, newest first), `expires_at`, `product` or `order`.
 #[utoipa::path(
     tag = "licenses",
     params(ListParams, LicenseFilters),
@@ -290,6 +295,11 @@ pub async fn list_licenses(
 }
 
 /// One license.
+///
+/// Admins and the shop's API key read any license, a license manager those of
+/// the orders it manages: any other id is 404, as if it did not exist.
+/// `status` is computed (`suspended`, else `expired` once `expires_at` has
+/// passed, else `active`) and `seats_used` counts users or seat-holding devices.
 #[utoipa::path(
     tag = "licenses",
     params(("license_id" = String, Path, description = "License id")),
@@ -310,9 +320,26 @@ pub async fn get_license(
 }
 
 /// Issue a license into an existing order.
+///
+/// For admins and the shop's API key; license managers get 403 `FORBIDDEN`.
+/// Name the product by `product_id` or `product_code` (exactly one); `seats`
+/// is 1–1000000, no `expires_at` means perpetual, `offline_allowed` defaults
+/// to true and `lease_seconds` to 900 (60–604800). The server generates the
+/// key; an unknown order or product is 422 naming the field.
 #[utoipa::path(
     tag = "licenses",
-    request_body = CreateLicense,
+    request_body(
+        content = CreateLicense,
+        example = json!({
+            "order_id": "0193e4a2-7c5b-7d1e-9f3a-2b6c8d0e4f71",
+            "product_code": "CAD-PRO",
+            "kind": "computer_based",
+            "seats": 3,
+            "expires_at": "2027-12-31T23:59:59Z",
+            "offline_allowed": true,
+            "lease_seconds": 900
+        })
+    ),
     responses((status = 201, description = "Issued", body = LicenseView)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -377,10 +404,25 @@ pub struct UpdateLicense {
 }
 
 /// Change seats, expiry, status, offline permission or lease time.
+///
+/// Admins only; absent fields stay and `expires_at: null` makes the license
+/// perpetual. `status: suspended` makes activation, validation and heartbeats
+/// refuse the license at once (offline license files run out on their own);
+/// `active` lifts the suspension. Fewer `seats` than `seats_used` is 409
+/// `SEATS_IN_USE`.
 #[utoipa::path(
     tag = "licenses",
     params(("license_id" = String, Path, description = "License id")),
-    request_body = UpdateLicense,
+    request_body(
+        content = UpdateLicense,
+        example = json!({
+            "seats": 10,
+            "expires_at": "2027-12-31T23:59:59Z",
+            "status": "active",
+            "offline_allowed": true,
+            "lease_seconds": 1800
+        })
+    ),
     responses(
         (status = 200, body = LicenseView),
         (status = 409, description = "`SEATS_IN_USE`: fewer seats than are in use", body = crate::error::Problem, content_type = "application/problem+json"),

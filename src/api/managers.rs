@@ -76,7 +76,12 @@ fn find_manager(conn: &mut AnyConnection, id: &str) -> ApiResult<Account> {
 const SORTS: &[(&str, ManagerSort)] =
     &[("created_at", ManagerSort::CreatedAt), ("email", ManagerSort::Email), ("name", ManagerSort::Name)];
 
-/// Manager accounts; `q` over e-mail and name; sort by `created_at`, `email`, `name`.
+/// List license-manager accounts.
+///
+/// Admins only. Each account comes with the orders it manages, whether it is
+/// `disabled`, and the customer it is bound to (`bound_customer_id`); admin
+/// accounts are not listed. `q` searches e-mail and name; `sort` takes
+/// `created_at` (default, newest first), `email` or `name`.
 #[utoipa::path(
     tag = "managers",
     params(ListParams),
@@ -104,6 +109,9 @@ pub async fn list_managers(
 }
 
 /// One manager account.
+///
+/// Admins only, with the orders it manages and its binding. An admin
+/// account's id, like an unknown one, is 404 here.
 #[utoipa::path(
     tag = "managers",
     params(("manager_id" = String, Path, description = "The manager's account id")),
@@ -142,12 +150,21 @@ pub struct UpdateManager {
     pub bound_customer_id: Option<Option<String>>,
 }
 
-/// Rename, disable or re-enable a manager account; bind it to a customer or
-/// release its binding (which signs it out and requires a new password).
+/// Rename, disable or re-enable a manager account, or change its binding.
+///
+/// Admins only; absent fields stay. `disabled: true` revokes the account's
+/// refresh tokens and stops its access tokens at once; `false` lets it sign
+/// in again. `bound_customer_id: null` releases the binding, signs the account
+/// out and locks it until `POST /managers/{manager_id}/password` issues a new
+/// password; a customer id binds it (422 when there is no such customer or
+/// the account manages another customer's orders).
 #[utoipa::path(
     tag = "managers",
     params(("manager_id" = String, Path, description = "The manager's account id")),
-    request_body = UpdateManager,
+    request_body(
+        content = UpdateManager,
+        example = json!({ "name": "Max Mustermann", "disabled": false })
+    ),
     responses(
         (status = 200, body = ManagerView),
         (status = 422, description = "`VALIDATION_FAILED`, also for an unknown `bound_customer_id` or a binding that the account's orders of other customers contradict", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -243,6 +260,11 @@ pub struct GeneratedPassword {
 }
 
 /// Give a manager a new generated password (shown once); signs it out everywhere.
+///
+/// Admins only, e.g. when a manager lost its password or after a binding was
+/// released. The old password stops working and every refresh token of the
+/// account is revoked; pass the new password to the manager, it is not shown
+/// again.
 #[utoipa::path(
     tag = "managers",
     params(("manager_id" = String, Path, description = "The manager's account id")),

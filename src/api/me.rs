@@ -72,6 +72,10 @@ pub fn chosen_password(p: &str) -> Result<(), validator::ValidationError> {
 }
 
 /// The signed-in account.
+///
+/// For admins and license managers: the account the access token belongs to,
+/// with its `role` (`admin` or `manager`), which tells the portal what to
+/// show. A shop API key has no account and gets 403 `FORBIDDEN`.
 #[utoipa::path(
     tag = "me",
     responses((status = 200, description = "The caller's account", body = AccountView)),
@@ -85,9 +89,16 @@ pub async fn get_me(state: web::Data<AppState>, caller: Account) -> ApiResult<we
 }
 
 /// Change the caller's display name.
+///
+/// For admins and license managers, on their own account (up to 200
+/// characters, trimmed); a shop API key gets 403 `FORBIDDEN`. Answers the
+/// account in the `GET /me` shape.
 #[utoipa::path(
     tag = "me",
-    request_body = UpdateMe,
+    request_body(
+        content = UpdateMe,
+        example = json!({ "name": "Max Mustermann" })
+    ),
     responses((status = 200, description = "The updated account", body = AccountView)),
     security(("bearer" = []))
 )]
@@ -114,11 +125,20 @@ pub async fn update_me(
     Ok(web::Json(account.into()))
 }
 
-/// Change the caller's password. The caller stays signed in; every other
-/// sign-in of the account ends.
+/// Change the caller's password.
+///
+/// For admins and license managers, on their own account; a shop API key gets
+/// 403 `FORBIDDEN`. `current_password` must be the account's password (else
+/// 422 `WRONG_CURRENT_PASSWORD` with `errors.current_password`) and
+/// `new_password` 12–128 characters. The caller stays signed in, while every
+/// other sign-in of the account can no longer refresh (their access tokens
+/// run out within 15 minutes).
 #[utoipa::path(
     tag = "me",
-    request_body = ChangePassword,
+    request_body(
+        content = ChangePassword,
+        example = json!({ "current_password": "Gruenes-Fenster-2026", "new_password": "Blaue-Bruecke-am-Fluss-7" })
+    ),
     responses(
         (status = 204, description = "Changed"),
         (status = 422, description = "`WRONG_CURRENT_PASSWORD` (with `errors.current_password`) or `VALIDATION_FAILED`", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -30,6 +30,9 @@ pub struct Readiness {
 }
 
 /// The process is up.
+///
+/// For liveness probes: 200 `{"status": "ok"}` whenever the process answers
+/// at all, without asking the database. No authentication.
 #[utoipa::path(tag = "operations", responses((status = 200, body = Health)), security(()))]
 #[get("/health")]
 pub async fn health() -> web::Json<Health> {
@@ -37,6 +40,10 @@ pub async fn health() -> web::Json<Health> {
 }
 
 /// The database is reachable and every migration is applied.
+///
+/// For readiness probes and load balancers: 200 when this instance can serve,
+/// else 503 with `Retry-After` and which check failed (`database_reachable`,
+/// `migrations_applied`). No authentication.
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -65,6 +72,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus metrics (text exposition format).
+///
+/// For a Prometheus scraper: HTTP requests by route and status, request
+/// durations, and the client API's answers by endpoint and code. No
+/// authentication.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4")),

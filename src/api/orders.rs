@@ -110,7 +110,12 @@ fn load_order(conn: &mut AnyConnection, scope: &Scope, id: &str, now: NaiveDateT
 
 const SORTS: &[(&str, OrderSort)] = &[("created_at", OrderSort::CreatedAt), ("number", OrderSort::Number)];
 
-/// Orders the caller may see; `q` over number and company; sort by `number`, `created_at`.
+/// List the orders the caller may see.
+///
+/// Admins and the shop's API key see every order, a license manager the
+/// orders it manages. Items carry the customer's id and company, the license
+/// count and the licenses, but no managers; `q` searches number and company;
+/// `sort` takes `created_at` (default, newest first) or `number`.
 #[utoipa::path(
     tag = "orders",
     params(ListParams),
@@ -153,6 +158,10 @@ pub async fn list_orders(
 }
 
 /// One order with its customer, licenses and managers.
+///
+/// Admins and the shop's API key read any order, a license manager those it
+/// manages: any other id is 404, as if it did not exist. `customer` is in
+/// full and `managers` lists `{id, email, name}`.
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id")),
@@ -374,11 +383,52 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
     Ok(Some(key.to_owned()))
 }
 
-/// Create an order with its customer, licenses and managers. With an
-/// `Idempotency-Key` header, the same request again answers the same order.
+/// Create an order with its customer, licenses and managers.
+///
+/// For admins and the shop's API key; all or nothing. Give the customer
+/// inline or by `customer_id`, 1–100 licenses and 1–50 managers: a new e-mail
+/// gets an account whose generated password is in this answer only
+/// (`managers[].initial_password`), an existing account is linked. A taken
+/// `number` is 409 `ORDER_NUMBER_TAKEN`, an account bound to another customer
+/// 409 `EMAIL_BOUND_TO_OTHER_CUSTOMER`. With an `Idempotency-Key` the same
+/// request again answers the same order (201, `initial_password_withheld:
+/// true`) and creates nothing.
 #[utoipa::path(
     tag = "orders",
-    request_body = CreateOrder,
+    request_body(
+        content = CreateOrder,
+        example = json!({
+            "number": "SO-2026-0042",
+            "customer": {
+                "company": "Muster Bau GmbH",
+                "contact_name": "Max Mustermann",
+                "email": "einkauf@muster-bau.example",
+                "address": "Musterstraße 12\n80331 München",
+                "country": "DE",
+                "vat_id": "DE123456789"
+            },
+            "licenses": [
+                {
+                    "product_code": "CAD-PRO",
+                    "kind": "user_based",
+                    "seats": 5,
+                    "expires_at": "2027-12-31T23:59:59Z"
+                },
+                {
+                    "product_code": "CAD-PRO",
+                    "kind": "computer_based",
+                    "seats": 2,
+                    "offline_allowed": true
+                }
+            ],
+            "managers": [
+                {
+                    "email": "max.mustermann@muster-bau.example",
+                    "name": "Max Mustermann"
+                }
+            ]
+        })
+    ),
     params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; kept 24 hours per caller")),
     responses(
         (status = 201, description = "Created (or replayed for the same Idempotency-Key and body)", body = OrderView),
@@ -514,11 +564,17 @@ async fn create_order_now(
 }
 
 /// Change the customer data of an order (the owner shown in the software).
-/// Vendor support only: managers get 403.
+///
+/// Admins only (vendor support): license managers and the shop's API key get
+/// 403 `FORBIDDEN`. Absent fields stay. The customer is shared by all its
+/// orders, so every one of them shows the change.
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id")),
-    request_body = UpdateCustomer,
+    request_body(
+        content = UpdateCustomer,
+        example = json!({ "company": "Muster Bau GmbH & Co. KG", "address": "Industriestraße 5\n80939 München" })
+    ),
     responses((status = 200, description = "The order's customer", body = CustomerView)),
     security(("bearer" = []))
 )]
@@ -550,8 +606,11 @@ const MANAGER_SORTS: &[(&str, orders::ManagerSort)] = &[
     ("name", orders::ManagerSort::Name),
 ];
 
-/// The license managers of an order; sort by `created_at` (when added;
-/// default newest first), `email`, `name`.
+/// The license managers of an order.
+///
+/// For admins, the shop's API key and the order's own managers (any other
+/// order is 404 to a manager). A manager's `id` is its account id; `sort`
+/// takes `created_at` (when added; default, newest first), `email` or `name`.
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id"), ListParams),
@@ -591,16 +650,21 @@ pub struct AddedManager {
 /// Add a license manager by e-mail: creates the account (with a generated
 /// password) when the e-mail is new, else links the existing account.
 ///
-/// An account created here by a manager is bound to the order's customer. A
-/// bound account is linked only to orders of its customer. A manager may link
-/// an existing account only when it already manages an order of the same
-/// customer; every other existing e-mail (another customer's manager, a bound
-/// or disabled account, an admin) answers a manager with the same 409
-/// `EMAIL_UNAVAILABLE`.
+/// For admins and the order's managers; a shop API key gets 403 `FORBIDDEN`.
+/// An account created here by a manager is bound to the order's customer, and
+/// a bound account is linked only to orders of its customer. A manager may
+/// link an existing account only when it already manages an order of the
+/// same customer; every other existing e-mail (another customer's manager, a
+/// bound or disabled account, an admin) answers a manager with the same 409
+/// `EMAIL_UNAVAILABLE`. Already a manager of this order is 409
+/// `ALREADY_MANAGER`.
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id")),
-    request_body = NewManager,
+    request_body(
+        content = NewManager,
+        example = json!({ "email": "jonas.weber@muster-bau.example", "name": "Jonas Weber" })
+    ),
     responses(
         (status = 201, body = AddedManager),
         (status = 409, description = "`ALREADY_MANAGER`; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -666,6 +730,10 @@ pub async fn add_order_manager(
 }
 
 /// Remove a license manager from an order (also oneself). The last manager stays.
+///
+/// For admins and the order's managers; a shop API key gets 403 `FORBIDDEN`.
+/// Removing the order's last manager is 409 `LAST_MANAGER`. The account
+/// itself stays (it may manage other orders) but loses this order at once.
 #[utoipa::path(
     tag = "orders",
     params(

@@ -84,7 +84,11 @@ fn code_taken(e: DieselError) -> ApiError {
 const SORTS: &[(&str, ProductSort)] =
     &[("created_at", ProductSort::CreatedAt), ("code", ProductSort::Code), ("name", ProductSort::Name)];
 
-/// Products; `q` over code and name; sort by `created_at`, `code`, `name`.
+/// List products.
+///
+/// For admins and the shop's API key; license managers get 403 `FORBIDDEN`.
+/// `q` searches code and name; `sort` takes `created_at` (default, newest
+/// first), `code` or `name`.
 #[utoipa::path(
     tag = "products",
     params(ListParams),
@@ -104,9 +108,17 @@ pub async fn list_products(
 }
 
 /// Create a product.
+///
+/// Admins only. `code` (1–64 letters, digits, `-`, `_`, `.`) is what the shop
+/// names in orders (`product_code`) and what license files carry; it must be
+/// unique, else 409 `PRODUCT_CODE_TAKEN`. `name` (1–200 characters) is shown
+/// to people and in the software.
 #[utoipa::path(
     tag = "products",
-    request_body = CreateProduct,
+    request_body(
+        content = CreateProduct,
+        example = json!({ "code": "CAD-PRO", "name": "CRE-DO CAD Professional" })
+    ),
     responses(
         (status = 201, description = "Created", body = ProductView),
         (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -142,6 +154,9 @@ pub async fn create_product(
 }
 
 /// One product.
+///
+/// For admins and the shop's API key; license managers get 403 `FORBIDDEN`
+/// (they see a license's product in the license itself). An unknown id is 404.
 #[utoipa::path(
     tag = "products",
     params(("product_id" = String, Path, description = "Product id")),
@@ -160,10 +175,17 @@ pub async fn get_product(
 }
 
 /// Change a product's code or name.
+///
+/// Admins only; absent fields stay. A code another product has is 409
+/// `PRODUCT_CODE_TAKEN`. Licenses show the new code and name at once; license
+/// files already issued keep the ones they were signed with.
 #[utoipa::path(
     tag = "products",
     params(("product_id" = String, Path, description = "Product id")),
-    request_body = UpdateProduct,
+    request_body(
+        content = UpdateProduct,
+        example = json!({ "name": "CRE-DO CAD Professional 2027" })
+    ),
     responses(
         (status = 200, body = ProductView),
         (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),

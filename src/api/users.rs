@@ -127,8 +127,13 @@ pub struct UserFilters {
 const SORTS: &[(&str, UserSort)] =
     &[("created_at", UserSort::CreatedAt), ("email", UserSort::Email), ("name", UserSort::Name)];
 
-/// The users of a user-based license, each with its activation; `q` over
-/// e-mail and name; sort by `email`, `name`, `created_at`.
+/// The users of a user-based license, each with its activation.
+///
+/// For admins and the license managers of the license's order (another
+/// license is 404 to a manager); a shop API key gets 403 `FORBIDDEN` and a
+/// computer-based license 409 `WRONG_LICENSE_KIND`. `active=true|false`
+/// filters by whether a user holds an activation; `q` searches e-mail and
+/// name; `sort` takes `created_at` (default, newest first), `email` or `name`.
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ListParams, UserFilters),
@@ -185,10 +190,21 @@ pub struct AddedUser {
 }
 
 /// Add a user by e-mail; it takes a seat.
+///
+/// For admins and the license managers of the license's order. Without
+/// `password` the server generates one and answers it once as
+/// `initial_password` (pass it to the user); with a chosen `password` (12–128
+/// characters) `initial_password` is null. All seats taken is 409
+/// `SEATS_EXHAUSTED`, an e-mail that is already a user of this license
+/// (compared case-insensitively) 409 `EMAIL_TAKEN`, and a computer-based
+/// license 409 `WRONG_LICENSE_KIND`.
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id")),
-    request_body = NewUser,
+    request_body(
+        content = NewUser,
+        example = json!({ "email": "erika.musterfrau@muster-bau.example", "name": "Erika Musterfrau" })
+    ),
     responses(
         (status = 201, body = AddedUser),
         (status = 409, description = "`SEATS_EXHAUSTED`, `EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -252,6 +268,10 @@ pub async fn add_user(
 }
 
 /// One user with its activation.
+///
+/// For admins and the license managers of the license's order. `activation`
+/// names the computer the user is active on and when its lease ends, or is
+/// null. A computer-based license is 409 `WRONG_LICENSE_KIND`.
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
@@ -290,10 +310,17 @@ pub struct UpdateUser {
 }
 
 /// Rename a user or change its e-mail.
+///
+/// For admins and the license managers of the license's order; absent fields
+/// stay, and the password and activation are kept. An e-mail another user of
+/// this license has is 409 `EMAIL_TAKEN`; names need not be unique.
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
-    request_body = UpdateUser,
+    request_body(
+        content = UpdateUser,
+        example = json!({ "name": "Erika Musterfrau (Konstruktion)" })
+    ),
     responses((status = 200, body = UserView), (status = 409, description = "`EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -350,12 +377,20 @@ pub struct GeneratedUserPassword {
     pub password: String,
 }
 
-/// Set a user's license password, or without a body have one generated
-/// (answered once). The user's activation stays.
+/// Set a user's license password, or have one generated.
+///
+/// For admins and the license managers of the license's order. With
+/// `{"password": …}` (12–128 characters) the answer is 204; with no body the
+/// server generates a password and answers it once (200). The user's current
+/// activation stays; the new password counts from its next activation.
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
-    request_body(content = Option<SetPassword>, description = "Omit the body to have a password generated"),
+    request_body(
+        content = Option<SetPassword>,
+        description = "Omit the body to have a password generated",
+        example = json!({ "password": "Sommer-Regen-Wald-42" })
+    ),
     responses(
         (status = 200, description = "Generated (no body sent)", body = GeneratedUserPassword),
         (status = 204, description = "Set to the chosen password"),
@@ -420,8 +455,12 @@ fn end_user_activation(
     Ok(())
 }
 
-/// End the user's temporary activation (after a crash) so it can activate
-/// again at once; fine when there is none.
+/// End the user's temporary activation so it can activate again at once.
+///
+/// For admins and the license managers of the license's order, typically
+/// after the software crashed and the user is refused with
+/// `USER_ALREADY_ACTIVE` on another computer. The old activation token stops
+/// working. Answers the user with `activation: null`, also when it held none.
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
@@ -452,6 +491,10 @@ pub async fn reset_user_activation(
 }
 
 /// Remove a user: ends its activation and frees its seat.
+///
+/// For admins and the license managers of the license's order. The user's
+/// activation token stops working at once and its e-mail and password no
+/// longer activate this license.
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),

@@ -10,6 +10,7 @@ mod customers;
 mod dashboard;
 mod devices;
 mod events;
+mod examples;
 mod helpers;
 mod input_rules;
 mod isolation;
