@@ -2,7 +2,6 @@
 //! with no admin, or from `license-server admin create`.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use validator::ValidateEmail;
 
 use crate::api::normalize_email;
 use crate::auth::password;
@@ -20,7 +19,7 @@ LICENSE_SERVER_ADMIN_EMAIL and LICENSE_SERVER_ADMIN_PASSWORD set.";
 /// Checks an e-mail and a chosen password for a new admin.
 pub fn check_admin_input(email: &str, password: &str) -> Result<String, String> {
     let email = normalize_email(email);
-    if !email.validate_email() {
+    if crate::api::rules::email(&email).is_err() {
         return Err(format!("`{email}` is not an e-mail address"));
     }
     password::check_chosen(password).map_err(|m| format!("the admin password {m}"))?;

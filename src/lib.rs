@@ -54,7 +54,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 /// The document as pretty JSON with a trailing newline (the committed form).
 pub fn openapi_json() -> String {
-    let mut json = openapi_document().to_pretty_json().expect("the OpenAPI document serializes");
+    let doc = openapi::rendered(&openapi_document());
+    let mut json = serde_json::to_string_pretty(&doc).expect("the OpenAPI document serializes");
     json.push('\n');
     json
 }
@@ -84,7 +85,10 @@ pub fn build_app(
     let (app, doc) = routes(base);
     let known = web::Data::new(routing::KnownRoutes::from_document(&doc));
     app.app_data(known)
-        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
+        .service(
+            SwaggerUi::new("/swagger-ui/{_:.*}")
+                .external_url_unchecked("/api-docs/openapi.json", openapi::rendered(&doc)),
+        )
         .default_service(web::to(routing::fallback))
         .wrap(middleware::from_fn(auth::extract::authenticate_first))
         .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))

@@ -125,6 +125,91 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     api
 }
 
+/// The document as served and committed: [`finalize`]'s, with the input
+/// rules stated ([`state_input_rules`]).
+pub fn rendered(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(api).expect("the document serializes");
+    state_input_rules(&mut doc);
+    doc
+}
+
+/// The rules the server applies to every string of a request, whatever its
+/// field (`extract::refuse_control_characters`, `api::time_in_range`),
+/// stated on every request string that has no stricter pattern of its own:
+/// no control characters (tabs and line feeds allowed in an `address`), and
+/// times within the years 1970–9999. The pass runs on the JSON form because
+/// it follows `$ref`s from request bodies and query parameters.
+/// (utoipa's types do not read their own JSON back, so it stays JSON.)
+fn state_input_rules(doc: &mut serde_json::Value) {
+    let mut reached: std::collections::BTreeSet<String> = Default::default();
+    // `get_mut` throughout: indexing a JSON object would insert what it misses.
+    let ops = doc.get_mut("paths").and_then(|p| p.as_object_mut()).into_iter().flat_map(|p| p.values_mut());
+    for op in ops.flat_map(|item| item.as_object_mut().into_iter().flat_map(|o| o.values_mut())) {
+        let contents = op.pointer_mut("/requestBody/content").and_then(|c| c.as_object_mut());
+        for content in contents.into_iter().flat_map(|c| c.values_mut()) {
+            if let Some(schema) = content.get_mut("schema") {
+                input_string_rules(schema, "", &mut reached);
+            }
+        }
+        for parameter in op.get_mut("parameters").and_then(|p| p.as_array_mut()).into_iter().flatten() {
+            if parameter.get("in").is_some_and(|i| i == "query") {
+                let name = parameter.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+                if let Some(schema) = parameter.get_mut("schema") {
+                    input_string_rules(schema, &name, &mut reached);
+                }
+            }
+        }
+    }
+    // Components reached from a request, and the components they reach.
+    let mut done: std::collections::BTreeSet<String> = Default::default();
+    while let Some(name) = reached.iter().find(|n| !done.contains(*n)).cloned() {
+        done.insert(name.clone());
+        if let Some(schema) = doc.pointer_mut("/components/schemas").and_then(|s| s.get_mut(&name)) {
+            input_string_rules(schema, "", &mut reached);
+        }
+    }
+}
+
+fn input_string_rules(schema: &mut serde_json::Value, field: &str, reached: &mut std::collections::BTreeSet<String>) {
+    use crate::api::rules;
+    let Some(object) = schema.as_object_mut() else { return };
+    if let Some(target) = object.get("$ref").and_then(|r| r.as_str()) {
+        if let Some(name) = target.strip_prefix("#/components/schemas/") {
+            reached.insert(name.to_owned());
+        }
+        return;
+    }
+    let is_string =
+        object.get("type").is_some_and(|t| t == "string" || t.as_array().is_some_and(|a| a.contains(&"string".into())));
+    let free = !["pattern", "enum", "const"].iter().any(|k| object.contains_key(*k));
+    if is_string && free {
+        let pattern = match object.get("format").and_then(|f| f.as_str()) {
+            Some("date-time") => Some(rules::TIME_IN_RANGE),
+            Some(_) => None,
+            None if crate::api::extract::MULTI_LINE_FIELDS.contains(&field) => Some(rules::MULTI_LINE_TEXT),
+            None => Some(rules::TEXT),
+        };
+        if let Some(pattern) = pattern {
+            object.insert("pattern".into(), pattern.into());
+        }
+    }
+    if let Some(properties) = object.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        for (name, property) in properties.iter_mut() {
+            input_string_rules(property, name, reached);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = object.get_mut(key) {
+            input_string_rules(inner, field, reached);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for inner in object.get_mut(key).and_then(|v| v.as_array_mut()).into_iter().flatten() {
+            input_string_rules(inner, field, reached);
+        }
+    }
+}
+
 /// utoipa inlines the item type of the generic `Page<T>`; where `T` is a
 /// component of its own, the page's `items` refer to it, so generated clients
 /// get one named type instead of an anonymous copy.

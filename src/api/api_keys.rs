@@ -62,10 +62,25 @@ impl ApiKeyView {
 pub struct CreateApiKey {
     #[validate(
         length(min = 1, max = 100, message = "must be 1 to 100 characters"),
-        custom(function = "super::not_blank")
+        custom(function = "super::rules::not_blank")
     )]
     #[schema(example = "web shop")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
+}
+
+/// The api keys collection: newest first, no other order, no search.
+pub struct ApiKeys;
+
+impl super::Collection for ApiKeys {
+    type Field = ();
+    const SORTS: &'static [(&'static str, ())] = &[("created_at", ())];
+    const DEFAULT: Sort<()> = Sort { field: (), descending: true };
+    const SEARCH: Option<&'static str> = None;
 }
 
 /// The API keys in use.
@@ -75,7 +90,7 @@ pub struct CreateApiKey {
 /// `sort=created_at` for oldest first.
 #[utoipa::path(
     tag = "api-keys",
-    params(ListParams),
+    params(ListParams<ApiKeys>),
     responses((status = 200, description = "Active keys, without their secrets", body = Page<ApiKeyView>)),
     security(("bearer" = []))
 )]
@@ -83,9 +98,9 @@ pub struct CreateApiKey {
 pub async fn list_api_keys(
     state: web::Data<AppState>,
     _admin: Admin,
-    params: Query<ListParams>,
+    params: Query<ListParams<ApiKeys>>,
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
-    let (page, sort, _) = params.resolve(&[("created_at", ())], Sort { field: (), descending: true })?;
+    let (page, sort, _) = params.resolve()?;
     let keys = state.db.run(move |conn| Ok(api_keys::list_active(conn, sort.descending, page)?)).await?;
     Ok(web::Json(Page::new(keys, page, |k| ApiKeyView::new(k, None))))
 }

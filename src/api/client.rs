@@ -57,27 +57,8 @@ const MAX_CANDIDATES: usize = 3;
 
 // ---------------------------------------------------------------- input rules
 
-/// 1–128 printable ASCII characters.
-pub fn hardware_id_rule(value: &str) -> Result<(), validator::ValidationError> {
-    let ok = (1..=128).contains(&value.len()) && value.bytes().all(|b| (0x20..=0x7e).contains(&b));
-    ok.then_some(()).ok_or_else(|| {
-        validator::ValidationError::new("hardware_id")
-            .with_message("must be 1 to 128 printable ASCII characters".into())
-    })
-}
-
-/// 1–64 characters of `[A-Za-z0-9_-]`.
-pub fn nonce_rule(value: &str) -> Result<(), validator::ValidationError> {
-    let ok =
-        (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then_some(()).ok_or_else(|| {
-        validator::ValidationError::new("nonce")
-            .with_message("must be 1 to 64 characters of A-Z, a-z, 0-9, - and _".into())
-    })
-}
-
 fn valid_nonce(value: &str) -> bool {
-    nonce_rule(value).is_ok()
+    super::rules::nonce(value).is_ok()
 }
 
 /// A client request body: JSON, validated, with its nonce kept for the echo
@@ -530,24 +511,32 @@ pub struct ActivateRequest {
     /// Computer-based: required. User-based: optional, picks the license when
     /// the e-mail is a user of several.
     #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    #[schema(max_length = 64)]
     pub license_key: Option<String>,
     /// User-based: the license user's e-mail.
     #[validate(length(max = 254, message = "must be at most 254 characters"))]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// User-based: the license password.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(max_length = 1024)]
     pub password: Option<String>,
     /// 1–128 printable ASCII characters; send a salted SHA-256 of machine identifiers.
-    #[validate(custom(function = "hardware_id_rule"))]
+    #[validate(custom(function = "super::rules::hardware_id"))]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[\x20-\x7E]{1,128}$")]
     pub hardware_id: String,
     #[validate(length(max = 255, message = "must be at most 255 characters"))]
+    #[schema(max_length = 255)]
     pub hostname: Option<String>,
     #[validate(length(max = 255, message = "must be at most 255 characters"))]
+    #[schema(max_length = 255)]
     pub platform: Option<String>,
     #[validate(length(max = 255, message = "must be at most 255 characters"))]
+    #[schema(max_length = 255)]
     pub app_version: Option<String>,
     /// 1–64 of `[A-Za-z0-9_-]`, fresh per request; echoed in the answer.
-    #[validate(custom(function = "nonce_rule"))]
+    #[validate(custom(function = "super::rules::nonce"))]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub nonce: Option<String>,
 }
 
@@ -555,10 +544,13 @@ pub struct ActivateRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct TokenRequest {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub activation_token: String,
-    #[validate(custom(function = "hardware_id_rule"))]
+    #[validate(custom(function = "super::rules::hardware_id"))]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[\x20-\x7E]{1,128}$")]
     pub hardware_id: String,
-    #[validate(custom(function = "nonce_rule"))]
+    #[validate(custom(function = "super::rules::nonce"))]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub nonce: Option<String>,
 }
 
@@ -566,12 +558,16 @@ pub struct TokenRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ValidateRequest {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub activation_token: Option<String>,
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub license_key: Option<String>,
-    #[validate(custom(function = "hardware_id_rule"))]
+    #[validate(custom(function = "super::rules::hardware_id"))]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[\x20-\x7E]{1,128}$")]
     pub hardware_id: String,
-    #[validate(custom(function = "nonce_rule"))]
+    #[validate(custom(function = "super::rules::nonce"))]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub nonce: Option<String>,
 }
 
@@ -579,8 +575,10 @@ pub struct ValidateRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct OfflineRequest {
     #[validate(length(min = 1, max = 8192, message = "must be 1 to 8192 characters"))]
+    #[schema(min_length = 1, max_length = 8192)]
     pub request: String,
-    #[validate(custom(function = "nonce_rule"))]
+    #[validate(custom(function = "super::rules::nonce"))]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub nonce: Option<String>,
 }
 
@@ -1253,7 +1251,7 @@ pub async fn deactivate(
 /// Decodes and checks an offline request file.
 fn read_request(text: &str, deactivation: bool) -> ApiResult<offline::RequestFile> {
     let request = offline::decode_request(text).map_err(|m| ApiError::field("request", &m))?;
-    hardware_id_rule(&request.hardware_id)
+    super::rules::hardware_id(&request.hardware_id)
         .map_err(|_| ApiError::field("request.hardware_id", "must be 1 to 128 printable ASCII characters"))?;
     for (name, value) in
         [("hostname", &request.hostname), ("platform", &request.platform), ("app_version", &request.app_version)]

@@ -13,6 +13,25 @@ pub fn is_assigned(code: &str) -> bool {
     code.len() == 2 && CODES.split(' ').any(|c| c == code)
 }
 
+/// The schema of a customer's `country` (`#/components/schemas/Country`):
+/// the assigned codes, or `""` for unknown — the same list [`country_rule`] checks.
+pub struct Country;
+
+impl utoipa::PartialSchema for Country {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let codes = std::iter::once("").chain(CODES.split(' '));
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(codes))
+            .description(Some("An ISO 3166-1 alpha-2 code in upper case, such as `DE`; `\"\"` when unknown"))
+            .examples(["DE"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Country {}
+
 /// The validator rule: an assigned code in upper case, or empty (unknown).
 pub fn country_rule(code: &str) -> Result<(), validator::ValidationError> {
     if code.is_empty() || is_assigned(code) {

@@ -59,37 +59,44 @@ impl From<Customer> for CustomerView {
     }
 }
 
-fn optional_email(email: &str) -> Result<(), validator::ValidationError> {
-    use validator::ValidateEmail;
-    if email.is_empty() || email.validate_email() {
-        Ok(())
-    } else {
-        Err(validator::ValidationError::new("email").with_message("is not an e-mail address".into()))
-    }
-}
-
 /// A new customer; only `company` is required.
 #[derive(Clone, Debug, Deserialize, Validate, ToSchema)]
 pub struct NewCustomer {
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "super::not_blank")
+        custom(function = "super::rules::not_blank")
+    )]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
     )]
     pub company: String,
     #[serde(default)]
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub contact_name: String,
     #[serde(default)]
-    #[validate(length(max = 254, message = "must be at most 254 characters"), custom(function = "optional_email"))]
+    #[validate(
+        length(max = 254, message = "must be at most 254 characters"),
+        custom(function = "super::rules::optional_email")
+    )]
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)?$"
+    )]
     pub email: String,
     #[serde(default)]
     #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
+    #[schema(max_length = 1000)]
     pub address: String,
     #[serde(default)]
     #[validate(custom(function = "country_rule"))]
+    #[schema(value_type = super::countries::Country)]
     pub country: String,
     #[serde(default)]
     #[validate(length(max = 32, message = "must be at most 32 characters"))]
+    #[schema(max_length = 32)]
     pub vat_id: String,
 }
 
@@ -115,18 +122,34 @@ impl NewCustomer {
 pub struct UpdateCustomer {
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "super::not_blank")
+        custom(function = "super::rules::not_blank")
+    )]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
     )]
     pub company: Option<String>,
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub contact_name: Option<String>,
-    #[validate(length(max = 254, message = "must be at most 254 characters"), custom(function = "optional_email"))]
+    #[validate(
+        length(max = 254, message = "must be at most 254 characters"),
+        custom(function = "super::rules::optional_email")
+    )]
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)?$"
+    )]
     pub email: Option<String>,
     #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
+    #[schema(max_length = 1000)]
     pub address: Option<String>,
     #[validate(custom(function = "country_rule"))]
+    #[schema(value_type = Option<super::countries::Country>)]
     pub country: Option<String>,
     #[validate(length(max = 32, message = "must be at most 32 characters"))]
+    #[schema(max_length = 32)]
     pub vat_id: Option<String>,
 }
 
@@ -170,7 +193,16 @@ pub fn apply_update(
     Ok(customer)
 }
 
-const SORTS: &[(&str, CustomerSort)] = &[("created_at", CustomerSort::CreatedAt), ("company", CustomerSort::Company)];
+/// The customers collection: sort fields, default order, search.
+pub struct Customers;
+
+impl super::Collection for Customers {
+    type Field = CustomerSort;
+    const SORTS: &'static [(&'static str, CustomerSort)] =
+        &[("created_at", CustomerSort::CreatedAt), ("company", CustomerSort::Company)];
+    const DEFAULT: Sort<CustomerSort> = Sort { field: CustomerSort::CreatedAt, descending: true };
+    const SEARCH: Option<&'static str> = Some("company, contact name, e-mail and VAT id");
+}
 
 /// List customers.
 ///
@@ -180,7 +212,7 @@ const SORTS: &[(&str, CustomerSort)] = &[("created_at", CustomerSort::CreatedAt)
 /// (default, newest first) or `company`.
 #[utoipa::path(
     tag = "customers",
-    params(ListParams),
+    params(ListParams<Customers>),
     responses((status = 200, description = "A page of customers", body = Page<CustomerView>)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -188,9 +220,9 @@ const SORTS: &[(&str, CustomerSort)] = &[("created_at", CustomerSort::CreatedAt)
 pub async fn list_customers(
     state: web::Data<AppState>,
     _caller: AdminOrShop,
-    params: Query<ListParams>,
+    params: Query<ListParams<Customers>>,
 ) -> ApiResult<web::Json<Page<CustomerView>>> {
-    let (page, sort, q) = params.resolve(SORTS, Sort { field: CustomerSort::CreatedAt, descending: true })?;
+    let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let rows = state.db.run(move |conn| Ok(customers::list(conn, q.as_deref(), sort, page)?)).await?;
     Ok(web::Json(Page::new(rows, page, CustomerView::from)))

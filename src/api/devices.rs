@@ -106,11 +106,19 @@ pub struct DeviceFilters {
     pub offline: Option<bool>,
 }
 
-const SORTS: &[(&str, DeviceSort)] = &[
-    ("activated_at", DeviceSort::ActivatedAt),
-    ("last_seen_at", DeviceSort::LastSeenAt),
-    ("hostname", DeviceSort::Hostname),
-];
+/// The devices collection: sort fields, default order, search.
+pub struct Devices;
+
+impl super::Collection for Devices {
+    type Field = DeviceSort;
+    const SORTS: &'static [(&'static str, DeviceSort)] = &[
+        ("activated_at", DeviceSort::ActivatedAt),
+        ("last_seen_at", DeviceSort::LastSeenAt),
+        ("hostname", DeviceSort::Hostname),
+    ];
+    const DEFAULT: Sort<DeviceSort> = Sort { field: DeviceSort::ActivatedAt, descending: true };
+    const SEARCH: Option<&'static str> = Some("hardware id and hostname");
+}
 
 /// The devices of a computer-based license.
 ///
@@ -122,7 +130,7 @@ const SORTS: &[(&str, DeviceSort)] = &[
 /// newest first), `last_seen_at` or `hostname`.
 #[utoipa::path(
     tag = "devices",
-    params(("license_id" = String, Path, description = "License id"), ListParams, DeviceFilters),
+    params(("license_id" = String, Path, description = "License id"), ListParams<Devices>, DeviceFilters),
     responses(
         (status = 200, description = "A page of devices", body = Page<DeviceView>),
         (status = 409, description = "`WRONG_LICENSE_KIND`: a user-based license", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -134,11 +142,11 @@ pub async fn list_devices(
     state: web::Data<AppState>,
     caller: Account,
     path: web::Path<String>,
-    params: Query<ListParams>,
+    params: Query<ListParams<Devices>>,
     filters: Query<DeviceFilters>,
 ) -> ApiResult<web::Json<Page<DeviceView>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
-    let (page, sort, q) = params.resolve(SORTS, Sort { field: DeviceSort::ActivatedAt, descending: true })?;
+    let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let status = match filters.status {
         None | Some(DeviceStatusFilter::Active) => StatusFilter::Active,

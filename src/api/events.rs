@@ -96,13 +96,28 @@ impl EventView {
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventFilters {
+    #[param(value_type = Option<crate::ids::Id>)]
     pub order_id: Option<String>,
+    #[param(value_type = Option<crate::ids::Id>)]
     pub license_id: Option<String>,
     /// An exact action name, such as `device.deactivated`.
+    #[param(max_length = 100)]
+    #[validate(length(max = 100, message = "must be at most 100 characters"))]
     pub action: Option<String>,
     /// Only events at or after this time.
     #[validate(custom(function = "super::time_in_range"))]
     pub since: Option<DateTime<Utc>>,
+}
+
+/// The events collection: newest first, no other order, no search.
+pub struct Events;
+
+impl super::Collection for Events {
+    type Field = ();
+    const SORTS: &'static [(&'static str, ())] = &[("at", ())];
+    const DEFAULT: crate::repositories::list::Sort<()> =
+        crate::repositories::list::Sort { field: (), descending: true };
+    const SEARCH: Option<&'static str> = None;
 }
 
 /// The audit trail, newest first (`sort=at` for oldest first).
@@ -114,7 +129,7 @@ pub struct EventFilters {
 /// actors it is null.
 #[utoipa::path(
     tag = "events",
-    params(ListParams, EventFilters),
+    params(ListParams<Events>, EventFilters),
     responses((status = 200, description = "A page of events", body = Page<EventView>)),
     security(("bearer" = []))
 )]
@@ -122,18 +137,16 @@ pub struct EventFilters {
 pub async fn list_events(
     state: web::Data<AppState>,
     caller: Account,
-    params: Query<ListParams>,
+    params: Query<ListParams<Events>>,
     filters: Query<EventFilters>,
 ) -> ApiResult<web::Json<Page<EventView>>> {
-    let (page, sort, _) =
-        params.resolve(&[("at", ())], crate::repositories::list::Sort { field: (), descending: true })?;
+    let (page, sort, _) = params.resolve()?;
     let filters = filters.into_inner();
     let order_id = filters.order_id.as_deref().map(ids::parse);
     let license_id = filters.license_id.as_deref().map(ids::parse);
     let mut checks = Checks::default();
     checks.check(!matches!(order_id, Some(None)), "order_id", "is not an id");
     checks.check(!matches!(license_id, Some(None)), "license_id", "is not an id");
-    checks.check(filters.action.as_ref().is_none_or(|a| a.len() <= 100), "action", "must be at most 100 characters");
     checks.finish()?;
     let filter = EventFilter {
         order_id: order_id.flatten(),

@@ -90,7 +90,7 @@ pub fn parse_json<T: DeserializeOwned + Validate + PartialSchema>(bytes: &[u8]) 
 }
 
 /// Fields that may span lines (free-text addresses): they allow `\n` and `\t`.
-const MULTI_LINE_FIELDS: &[&str] = &["address"];
+pub const MULTI_LINE_FIELDS: &[&str] = &["address"];
 
 /// Is `c` refused in a text field? Every control character (C0, DEL, C1),
 /// except line feed and tab in multi-line fields.

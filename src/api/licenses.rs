@@ -143,11 +143,18 @@ impl LicenseView {
 #[derive(Clone, Debug, Serialize, Deserialize, Validate, ToSchema)]
 pub struct LicenseTerms {
     /// The product, by id …
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub product_id: Option<String>,
     /// … or by code (exactly one of the two).
+    #[validate(
+        length(min = 1, max = 64, message = "must be 1 to 64 characters"),
+        custom(function = "super::rules::code")
+    )]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub product_code: Option<String>,
     pub kind: LicenseKind,
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub seats: i32,
     /// Absent or null: perpetual.
     #[validate(custom(function = "super::time_in_range"))]
@@ -156,12 +163,14 @@ pub struct LicenseTerms {
     pub offline_allowed: Option<bool>,
     /// Life of a user's temporary activation without heartbeat (60–604800, default 900).
     #[validate(range(min = 60, max = 604_800, message = "must be between 60 and 604800"))]
+    #[schema(minimum = 60, maximum = 604_800)]
     pub lease_seconds: Option<i32>,
 }
 
 /// A license for an existing order (the body of `POST /licenses`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateLicense {
+    #[schema(value_type = crate::ids::Id)]
     pub order_id: String,
     #[serde(flatten)]
     pub terms: LicenseTerms,
@@ -234,19 +243,29 @@ impl LicenseTerms {
 pub struct LicenseFilters {
     pub kind: Option<LicenseKind>,
     pub status: Option<LicenseStatus>,
+    #[param(value_type = Option<crate::ids::Id>)]
     pub order_id: Option<String>,
+    #[param(value_type = Option<crate::ids::Id>)]
     pub product_id: Option<String>,
     /// Only licenses expiring before this time (perpetual ones never match).
     #[validate(custom(function = "super::time_in_range"))]
     pub expires_before: Option<DateTime<Utc>>,
 }
 
-const SORTS: &[(&str, LicenseSort)] = &[
-    ("created_at", LicenseSort::CreatedAt),
-    ("expires_at", LicenseSort::ExpiresAt),
-    ("product", LicenseSort::Product),
-    ("order", LicenseSort::Order),
-];
+/// The licenses collection: sort fields, default order, search.
+pub struct Licenses;
+
+impl super::Collection for Licenses {
+    type Field = LicenseSort;
+    const SORTS: &'static [(&'static str, LicenseSort)] = &[
+        ("created_at", LicenseSort::CreatedAt),
+        ("expires_at", LicenseSort::ExpiresAt),
+        ("product", LicenseSort::Product),
+        ("order", LicenseSort::Order),
+    ];
+    const DEFAULT: Sort<LicenseSort> = Sort { field: LicenseSort::CreatedAt, descending: true };
+    const SEARCH: Option<&'static str> = Some("key, product name, order number and company");
+}
 
 /// List the licenses the caller may see.
 ///
@@ -257,7 +276,7 @@ const SORTS: &[(&str, LicenseSort)] = &[
 /// `created_at` (default, newest first), `expires_at`, `product` or `order`.
 #[utoipa::path(
     tag = "licenses",
-    params(ListParams, LicenseFilters),
+    params(ListParams<Licenses>, LicenseFilters),
     responses((status = 200, description = "A page of licenses", body = Page<LicenseView>)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -265,10 +284,10 @@ const SORTS: &[(&str, LicenseSort)] = &[
 pub async fn list_licenses(
     state: web::Data<AppState>,
     caller: Caller,
-    params: Query<ListParams>,
+    params: Query<ListParams<Licenses>>,
     filters: Query<LicenseFilters>,
 ) -> ApiResult<web::Json<Page<LicenseView>>> {
-    let (page, sort, q) = params.resolve(SORTS, Sort { field: LicenseSort::CreatedAt, descending: true })?;
+    let (page, sort, q) = params.resolve()?;
     let filters = filters.into_inner();
     let mut checks = Checks::default();
     let order_id = filters.order_id.as_deref().map(ids::parse);
@@ -390,6 +409,7 @@ pub enum SettableStatus {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateLicense {
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub seats: Option<i32>,
     /// `null` makes the license perpetual.
     #[serde(default, deserialize_with = "double_option")]
@@ -400,6 +420,7 @@ pub struct UpdateLicense {
     pub status: Option<SettableStatus>,
     pub offline_allowed: Option<bool>,
     #[validate(range(min = 60, max = 604_800, message = "must be between 60 and 604800"))]
+    #[schema(minimum = 60, maximum = 604_800)]
     pub lease_seconds: Option<i32>,
 }
 

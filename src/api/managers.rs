@@ -73,8 +73,16 @@ fn find_manager(conn: &mut AnyConnection, id: &str) -> ApiResult<Account> {
     accounts::find(conn, id)?.filter(|a| !a.is_admin()).ok_or_else(ApiError::not_found)
 }
 
-const SORTS: &[(&str, ManagerSort)] =
-    &[("created_at", ManagerSort::CreatedAt), ("email", ManagerSort::Email), ("name", ManagerSort::Name)];
+/// The managers collection: sort fields, default order, search.
+pub struct Managers;
+
+impl super::Collection for Managers {
+    type Field = ManagerSort;
+    const SORTS: &'static [(&'static str, ManagerSort)] =
+        &[("created_at", ManagerSort::CreatedAt), ("email", ManagerSort::Email), ("name", ManagerSort::Name)];
+    const DEFAULT: Sort<ManagerSort> = Sort { field: ManagerSort::CreatedAt, descending: true };
+    const SEARCH: Option<&'static str> = Some("e-mail and name");
+}
 
 /// List license-manager accounts.
 ///
@@ -84,7 +92,7 @@ const SORTS: &[(&str, ManagerSort)] =
 /// `created_at` (default, newest first), `email` or `name`.
 #[utoipa::path(
     tag = "managers",
-    params(ListParams),
+    params(ListParams<Managers>),
     responses((status = 200, description = "A page of manager accounts", body = Page<ManagerView>)),
     security(("bearer" = []))
 )]
@@ -92,9 +100,9 @@ const SORTS: &[(&str, ManagerSort)] =
 pub async fn list_managers(
     state: web::Data<AppState>,
     _admin: Admin,
-    params: Query<ListParams>,
+    params: Query<ListParams<Managers>>,
 ) -> ApiResult<web::Json<Page<ManagerView>>> {
-    let (page, sort, q) = params.resolve(SORTS, Sort { field: ManagerSort::CreatedAt, descending: true })?;
+    let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let answer = state
         .db
@@ -138,6 +146,7 @@ pub async fn get_manager(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateManager {
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// `true` signs the account out everywhere and stops its access tokens at once.
     pub disabled: Option<bool>,

@@ -54,15 +54,18 @@ impl From<crate::models::accounts::Account> for AccountView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateMe {
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ChangePassword {
     #[validate(length(min = 1, max = 1024, message = "is required"))]
+    #[schema(min_length = 1, max_length = 1024)]
     pub current_password: String,
     /// 12–128 characters.
     #[validate(custom(function = "chosen_password"))]
+    #[schema(min_length = 12, max_length = 128)]
     pub new_password: String,
 }
 

@@ -18,6 +18,7 @@ pub mod me;
 pub mod ops;
 pub mod orders;
 pub mod products;
+pub mod rules;
 pub mod users;
 
 use actix_web::HttpRequest;
@@ -73,15 +74,6 @@ pub fn path_ids(path: (String, String)) -> Result<(String, String), ApiError> {
 /// An RFC 3339 UTC time as answered.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
-}
-
-/// The validator rule for names that must say something: not only spaces.
-pub fn not_blank(value: &str) -> Result<(), validator::ValidationError> {
-    if value.trim().is_empty() {
-        Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
-    } else {
-        Ok(())
-    }
 }
 
 /// The validator rule for every time in a request: within 1970-01-01 …
@@ -181,33 +173,45 @@ fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
     bracketed.parse::<std::net::Ipv6Addr>().ok().map(std::net::IpAddr::V6)
 }
 
-/// `page`, `per_page`, `sort` and `q` of every collection.
-#[derive(Debug, Default, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Page number, from 1.
-    #[param(minimum = 1, example = 1)]
+/// What a collection offers its callers: the fields it sorts by, its default
+/// order, and what `q` searches. One declaration per collection drives both
+/// the check ([`ListParams::resolve`]) and the spec ([`IntoParams`]).
+pub trait Collection {
+    type Field: Copy + PartialEq + 'static;
+    /// Sort field names (`-` before one sorts descending) and their fields.
+    const SORTS: &'static [(&'static str, Self::Field)];
+    const DEFAULT: Sort<Self::Field>;
+    /// What `q` searches; `None`: the collection takes no `q`.
+    const SEARCH: Option<&'static str>;
+}
+
+/// The longest `q`.
+pub const MAX_QUERY: u64 = 200;
+
+/// A checked request for a page: paging, order, and the search text if any.
+pub type Listing<'a, F> = (PageRequest, Sort<F>, Option<&'a str>);
+
+/// `page`, `per_page`, `sort` and `q` of collection `C`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(bound = "")]
+pub struct ListParams<C> {
     pub page: Option<i64>,
-    /// Items per page (1–200, default 50).
-    #[param(minimum = 1, maximum = 200, example = 50)]
     pub per_page: Option<i64>,
-    /// A field name; prefix `-` for descending.
     pub sort: Option<String>,
-    /// Free text over the collection's searchable fields.
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
     pub q: Option<String>,
+    #[serde(skip)]
+    collection: std::marker::PhantomData<C>,
 }
 
 pub const DEFAULT_PER_PAGE: i64 = 50;
 pub const MAX_PER_PAGE: i64 = 200;
 
-impl ListParams {
+impl<C: Collection> ListParams<C> {
     /// Checks paging and resolves `sort` against the collection's fields
-    /// (`default` when absent).
-    pub fn resolve<F: Copy>(
-        &self,
-        fields: &[(&str, F)],
-        default: Sort<F>,
-    ) -> Result<(PageRequest, Sort<F>, Option<&str>), ApiError> {
+    /// (its default when absent). `sort` must name a field exactly: the spec
+    /// lists the values as an enum.
+    pub fn resolve(&self) -> Result<Listing<'_, C::Field>, ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
         let mut checks = Checks::default();
@@ -217,25 +221,73 @@ impl ListParams {
             "must be between 1 and 1000000",
         );
         checks.check((1..=MAX_PER_PAGE).contains(&per_page), "per_page", "must be between 1 and 200");
-        let sort = match self.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Some(default),
+        let sort = match self.sort.as_deref() {
+            None => Some(C::DEFAULT),
             Some(raw) => {
                 let (name, descending) = match raw.strip_prefix('-') {
                     Some(name) => (name, true),
                     None => (raw, false),
                 };
-                fields.iter().find(|(n, _)| *n == name).map(|(_, field)| Sort { field: *field, descending })
+                C::SORTS.iter().find(|(n, _)| *n == name).map(|(_, field)| Sort { field: *field, descending })
             }
         };
-        let allowed: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-        checks.check(
-            sort.is_some(),
-            "sort",
-            &format!("must be one of {} (prefix - for descending)", allowed.join(", ")),
-        );
+        if sort.is_none() {
+            let allowed: Vec<&str> = C::SORTS.iter().map(|(n, _)| *n).collect();
+            checks.check(false, "sort", &format!("must be one of {} (prefix - for descending)", allowed.join(", ")));
+        }
         checks.finish()?;
-        let q = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let q = C::SEARCH.and(self.q.as_deref()).map(str::trim).filter(|q| !q.is_empty());
         Ok((PageRequest { page, per_page }, sort.expect("checked"), q))
+    }
+}
+
+impl<C: Collection> IntoParams for ListParams<C> {
+    fn into_params(
+        _parameter_in: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::{Required, schema::Schema};
+        let query = |name: &str, description: String, schema: ObjectBuilder| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(Schema::Object(schema.build())))
+                .build()
+        };
+        let int64 = || {
+            ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        };
+        let names = C::SORTS.iter().flat_map(|(n, _)| [n.to_string(), format!("-{n}")]);
+        let default = C::SORTS.iter().find(|(_, f)| *f == C::DEFAULT.field).map_or("", |(n, _)| *n);
+        let default = if C::DEFAULT.descending { format!("-{default}") } else { default.to_owned() };
+        let mut params = vec![
+            query(
+                "page",
+                "Page number, from 1.".into(),
+                int64().minimum(Some(1)).maximum(Some(crate::repositories::list::MAX_PAGE)).examples([1]),
+            ),
+            query(
+                "per_page",
+                format!("Items per page (1–{MAX_PER_PAGE}, default {DEFAULT_PER_PAGE})."),
+                int64().minimum(Some(1)).maximum(Some(MAX_PER_PAGE)).examples([DEFAULT_PER_PAGE]),
+            ),
+            query(
+                "sort",
+                format!("The field to sort by; `-` before it sorts descending. Default `{default}`."),
+                ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)),
+            ),
+        ];
+        if let Some(search) = C::SEARCH {
+            params.push(query(
+                "q",
+                format!("Free text searched for in {search}."),
+                ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_QUERY as usize)),
+            ));
+        }
+        params
     }
 }
 

@@ -108,7 +108,16 @@ fn load_order(conn: &mut AnyConnection, scope: &Scope, id: &str, now: NaiveDateT
     })
 }
 
-const SORTS: &[(&str, OrderSort)] = &[("created_at", OrderSort::CreatedAt), ("number", OrderSort::Number)];
+/// The orders collection: sort fields, default order, search.
+pub struct Orders;
+
+impl super::Collection for Orders {
+    type Field = OrderSort;
+    const SORTS: &'static [(&'static str, OrderSort)] =
+        &[("created_at", OrderSort::CreatedAt), ("number", OrderSort::Number)];
+    const DEFAULT: Sort<OrderSort> = Sort { field: OrderSort::CreatedAt, descending: true };
+    const SEARCH: Option<&'static str> = Some("number and company");
+}
 
 /// List the orders the caller may see.
 ///
@@ -118,7 +127,7 @@ const SORTS: &[(&str, OrderSort)] = &[("created_at", OrderSort::CreatedAt), ("nu
 /// `sort` takes `created_at` (default, newest first) or `number`.
 #[utoipa::path(
     tag = "orders",
-    params(ListParams),
+    params(ListParams<Orders>),
     responses((status = 200, description = "A page of orders", body = Page<OrderListItem>)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -126,9 +135,9 @@ const SORTS: &[(&str, OrderSort)] = &[("created_at", OrderSort::CreatedAt), ("nu
 pub async fn list_orders(
     state: web::Data<AppState>,
     caller: Caller,
-    params: Query<ListParams>,
+    params: Query<ListParams<Orders>>,
 ) -> ApiResult<web::Json<Page<OrderListItem>>> {
-    let (page, sort, q) = params.resolve(SORTS, Sort { field: OrderSort::CreatedAt, descending: true })?;
+    let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
@@ -185,11 +194,16 @@ pub async fn get_order(
 #[derive(Clone, Debug, Serialize, Deserialize, Validate, ToSchema)]
 pub struct NewManager {
     #[validate(
-        email(message = "is not an e-mail address"),
+        custom(function = "super::rules::email"),
         length(max = 254, message = "must be at most 254 characters")
+    )]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
     )]
     pub email: String,
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -199,15 +213,23 @@ pub struct CreateOrder {
     /// The shop's order number; unique.
     #[validate(
         length(min = 1, max = 64, message = "must be 1 to 64 characters"),
-        custom(function = "super::not_blank")
+        custom(function = "super::rules::not_blank")
+    )]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
     )]
     pub number: String,
     #[validate(nested)]
     pub customer: Option<NewCustomer>,
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub customer_id: Option<String>,
     #[validate(length(min = 1, max = 100, message = "must hold 1 to 100 licenses"), nested)]
+    #[schema(min_items = 1, max_items = 100)]
     pub licenses: Vec<LicenseTerms>,
     #[validate(length(min = 1, max = 50, message = "must name 1 to 50 managers"), nested)]
+    #[schema(min_items = 1, max_items = 50)]
     pub managers: Vec<NewManager>,
 }
 
@@ -600,11 +622,19 @@ pub async fn update_order_customer(
     Ok(web::Json(customer.into()))
 }
 
-const MANAGER_SORTS: &[(&str, orders::ManagerSort)] = &[
-    ("created_at", orders::ManagerSort::CreatedAt),
-    ("email", orders::ManagerSort::Email),
-    ("name", orders::ManagerSort::Name),
-];
+/// The ordermanagers collection: sort fields, default order, search.
+pub struct OrderManagers;
+
+impl super::Collection for OrderManagers {
+    type Field = orders::ManagerSort;
+    const SORTS: &'static [(&'static str, orders::ManagerSort)] = &[
+        ("created_at", orders::ManagerSort::CreatedAt),
+        ("email", orders::ManagerSort::Email),
+        ("name", orders::ManagerSort::Name),
+    ];
+    const DEFAULT: Sort<orders::ManagerSort> = Sort { field: orders::ManagerSort::CreatedAt, descending: true };
+    const SEARCH: Option<&'static str> = None;
+}
 
 /// The license managers of an order.
 ///
@@ -613,7 +643,7 @@ const MANAGER_SORTS: &[(&str, orders::ManagerSort)] = &[
 /// takes `created_at` (when added; default, newest first), `email` or `name`.
 #[utoipa::path(
     tag = "orders",
-    params(("order_id" = String, Path, description = "Order id"), ListParams),
+    params(("order_id" = String, Path, description = "Order id"), ListParams<OrderManagers>),
     responses((status = 200, description = "A page of the order's managers", body = Page<ManagerSummary>)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -622,11 +652,10 @@ pub async fn list_order_managers(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    params: Query<ListParams>,
+    params: Query<ListParams<OrderManagers>>,
 ) -> ApiResult<web::Json<Page<ManagerSummary>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
-    let (page, sort, _) =
-        params.resolve(MANAGER_SORTS, Sort { field: orders::ManagerSort::CreatedAt, descending: true })?;
+    let (page, sort, _) = params.resolve()?;
     let scope = scope_of(&caller.0);
     let managers = state
         .db

@@ -42,32 +42,43 @@ impl From<Product> for ProductView {
     }
 }
 
-fn code_rule(code: &str) -> Result<(), validator::ValidationError> {
-    let ok = code.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    ok.then_some(()).ok_or_else(|| {
-        validator::ValidationError::new("code").with_message("may hold only letters, digits, '-', '_' and '.'".into())
-    })
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateProduct {
     /// 1–64 characters of letters, digits, `-`, `_`, `.`; unique.
-    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"), custom(function = "code_rule"))]
+    #[validate(
+        length(min = 1, max = 64, message = "must be 1 to 64 characters"),
+        custom(function = "super::rules::code")
+    )]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub code: String,
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "super::not_blank")
+        custom(function = "super::rules::not_blank")
+    )]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
     )]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateProduct {
-    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"), custom(function = "code_rule"))]
+    #[validate(
+        length(min = 1, max = 64, message = "must be 1 to 64 characters"),
+        custom(function = "super::rules::code")
+    )]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub code: Option<String>,
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "super::not_blank")
+        custom(function = "super::rules::not_blank")
+    )]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
     )]
     pub name: Option<String>,
 }
@@ -81,8 +92,16 @@ fn code_taken(e: DieselError) -> ApiError {
     }
 }
 
-const SORTS: &[(&str, ProductSort)] =
-    &[("created_at", ProductSort::CreatedAt), ("code", ProductSort::Code), ("name", ProductSort::Name)];
+/// The products collection: sort fields, default order, search.
+pub struct Products;
+
+impl super::Collection for Products {
+    type Field = ProductSort;
+    const SORTS: &'static [(&'static str, ProductSort)] =
+        &[("created_at", ProductSort::CreatedAt), ("code", ProductSort::Code), ("name", ProductSort::Name)];
+    const DEFAULT: Sort<ProductSort> = Sort { field: ProductSort::CreatedAt, descending: true };
+    const SEARCH: Option<&'static str> = Some("code and name");
+}
 
 /// List products.
 ///
@@ -91,7 +110,7 @@ const SORTS: &[(&str, ProductSort)] =
 /// first), `code` or `name`.
 #[utoipa::path(
     tag = "products",
-    params(ListParams),
+    params(ListParams<Products>),
     responses((status = 200, description = "A page of products", body = Page<ProductView>)),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -99,9 +118,9 @@ const SORTS: &[(&str, ProductSort)] =
 pub async fn list_products(
     state: web::Data<AppState>,
     _caller: AdminOrShop,
-    params: Query<ListParams>,
+    params: Query<ListParams<Products>>,
 ) -> ApiResult<web::Json<Page<ProductView>>> {
-    let (page, sort, q) = params.resolve(SORTS, Sort { field: ProductSort::CreatedAt, descending: true })?;
+    let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let rows = state.db.run(move |conn| Ok(products::list(conn, q.as_deref(), sort, page)?)).await?;
     Ok(web::Json(Page::new(rows, page, ProductView::from)))

@@ -124,8 +124,16 @@ pub struct UserFilters {
     pub active: Option<bool>,
 }
 
-const SORTS: &[(&str, UserSort)] =
-    &[("created_at", UserSort::CreatedAt), ("email", UserSort::Email), ("name", UserSort::Name)];
+/// The users collection: sort fields, default order, search.
+pub struct Users;
+
+impl super::Collection for Users {
+    type Field = UserSort;
+    const SORTS: &'static [(&'static str, UserSort)] =
+        &[("created_at", UserSort::CreatedAt), ("email", UserSort::Email), ("name", UserSort::Name)];
+    const DEFAULT: Sort<UserSort> = Sort { field: UserSort::CreatedAt, descending: true };
+    const SEARCH: Option<&'static str> = Some("e-mail and name");
+}
 
 /// The users of a user-based license, each with its activation.
 ///
@@ -136,7 +144,7 @@ const SORTS: &[(&str, UserSort)] =
 /// name; `sort` takes `created_at` (default, newest first), `email` or `name`.
 #[utoipa::path(
     tag = "users",
-    params(("license_id" = String, Path, description = "License id"), ListParams, UserFilters),
+    params(("license_id" = String, Path, description = "License id"), ListParams<Users>, UserFilters),
     responses(
         (status = 200, description = "A page of users", body = Page<UserView>),
         (status = 409, description = "`WRONG_LICENSE_KIND`: a computer-based license", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -148,11 +156,11 @@ pub async fn list_users(
     state: web::Data<AppState>,
     caller: Account,
     path: web::Path<String>,
-    params: Query<ListParams>,
+    params: Query<ListParams<Users>>,
     filters: Query<UserFilters>,
 ) -> ApiResult<web::Json<Page<UserView>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
-    let (page, sort, q) = params.resolve(SORTS, Sort { field: UserSort::CreatedAt, descending: true })?;
+    let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let active = filters.active;
     let scope = scope_of(&caller.0);
@@ -170,14 +178,20 @@ pub async fn list_users(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct NewUser {
     #[validate(
-        email(message = "is not an e-mail address"),
+        custom(function = "super::rules::email"),
         length(max = 254, message = "must be at most 254 characters")
+    )]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
     )]
     pub email: String,
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// A chosen license password (12–128 characters); without it the server generates one.
     #[validate(custom(function = "chosen_password"))]
+    #[schema(min_length = 12, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -301,10 +315,15 @@ pub async fn get_user(
 pub struct UpdateUser {
     /// Names help people tell users apart; they need not be unique.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     #[validate(
-        email(message = "is not an e-mail address"),
+        custom(function = "super::rules::email"),
         length(max = 254, message = "must be at most 254 characters")
+    )]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
     )]
     pub email: Option<String>,
 }
@@ -368,6 +387,7 @@ pub async fn update_user(
 pub struct SetPassword {
     /// 12–128 characters.
     #[validate(custom(function = "chosen_password"))]
+    #[schema(min_length = 12, max_length = 128)]
     pub password: String,
 }
 
