@@ -207,6 +207,14 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, "The resource does not exist.")
     }
 
+    /// 404 for an id in the body that names nothing, with the field named
+    /// (the object the request is about may exist; the one it refers to doesn't).
+    pub fn no_such(field: &str, what: &str) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![format!("no such {what}")]);
+        Self::new(ErrorCode::NotFound, format!("No such {what}: `{field}` names nothing.")).with_errors(errors)
+    }
+
     pub fn forbidden() -> Self {
         Self::new(ErrorCode::Forbidden, "Your role may not use this operation.")
     }
@@ -275,7 +283,13 @@ impl ApiError {
     /// whatever the reason: it names no field, account, customer or person.
     pub fn link_refused(refusal: LinkRefusal, field: &str) -> Self {
         match refusal {
-            LinkRefusal::AdminAccount => Self::field(field, "belongs to an admin; admins can't be license managers"),
+            LinkRefusal::AdminAccount => {
+                let mut errors = FieldErrors::new();
+                errors
+                    .insert(field.to_owned(), vec!["belongs to an admin; admins can't be license managers".to_owned()]);
+                Self::new(ErrorCode::EmailUnavailable, format!("The account of {field} belongs to vendor staff."))
+                    .with_errors(errors)
+            }
             LinkRefusal::BoundToOtherCustomer => {
                 let message = "is bound to another customer; an admin can release the binding";
                 let mut errors = FieldErrors::new();

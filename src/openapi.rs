@@ -130,7 +130,27 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 pub fn rendered(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = serde_json::to_value(api).expect("the document serializes");
     state_input_rules(&mut doc);
+    optional_bodies_are_objects(&mut doc);
     doc
+}
+
+/// An optional body (`OptionalJson`) is absent or an object, never `null`:
+/// utoipa writes `Option<T>` as "T or null"; the body's `required: false`
+/// already says it may be left out.
+fn optional_bodies_are_objects(doc: &mut serde_json::Value) {
+    let ops = doc.get_mut("paths").and_then(|p| p.as_object_mut()).into_iter().flat_map(|p| p.values_mut());
+    for op in ops.flat_map(|item| item.as_object_mut().into_iter().flat_map(|o| o.values_mut())) {
+        let contents = op.pointer_mut("/requestBody/content").and_then(|c| c.as_object_mut());
+        for content in contents.into_iter().flat_map(|c| c.values_mut()) {
+            let Some(schema) = content.get_mut("schema") else { continue };
+            let alternatives = schema.get("oneOf").and_then(|o| o.as_array()).cloned().unwrap_or_default();
+            if let [object, null] = alternatives.as_slice()
+                && null.get("type").is_some_and(|t| t == "null")
+            {
+                *schema = object.clone();
+            }
+        }
+    }
 }
 
 /// The rules the server applies to every string of a request, whatever its

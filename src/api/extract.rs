@@ -62,9 +62,19 @@ fn unsupported_media_type() -> ApiError {
 /// top-level fields are missing, all of them are named at once (from the
 /// type's schema), not only the first serde stumbled on.
 pub fn parse_json<T: DeserializeOwned + Validate + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
-    refuse_control_characters(bytes)?;
+    refuse_non_objects(bytes)?;
+    // Fields the type does not read are ignored, also when they hold control
+    // characters; they are tracked only when a control character is possible.
+    let may_hold = may_hold_control_characters(bytes);
+    let mut ignored: Vec<String> = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = match serde_path_to_error::deserialize(&mut de) {
+    let parsed: Result<T, _> = if may_hold {
+        let mut note = |path: serde_ignored::Path| ignored.push(field_path(&path));
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note))
+    } else {
+        serde_path_to_error::deserialize(&mut de)
+    };
+    let value: T = match parsed {
         Ok(v) => v,
         Err(err) => {
             let path = err.path().to_string();
@@ -85,8 +95,77 @@ pub fn parse_json<T: DeserializeOwned + Validate + PartialSchema>(bytes: &[u8]) 
         }
     };
     de.end().map_err(|e| ApiError::malformed(format!("The body is not valid JSON: {e}.")))?;
+    if may_hold {
+        refuse_control_characters_in(bytes, &ignored)?;
+    }
     value.validate()?;
     Ok(value)
+}
+
+/// Every request body is an object: an array (which serde would read into a
+/// struct field by field), a string, a number or `null` is 422; text that is
+/// no JSON at all is 400.
+fn refuse_non_objects(bytes: &[u8]) -> Result<(), ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => Ok(()),
+        Some(_) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+            Err(ApiError::field("body", "must be a JSON object"))
+        }
+        Some(_) => serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            .map(|_| ())
+            .map_err(|e| ApiError::malformed(format!("The body is not valid JSON: {e}."))),
+    }
+}
+
+/// An `i32` that JSON may also write as a whole float (`2.0`): the spec's
+/// `integer` allows that form, so the server takes it (`deserialize_with`).
+struct Whole(i32);
+
+impl<'de> serde::Deserialize<'de> for Whole {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Whole;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("i32")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Whole, E> {
+                i32::try_from(v).map(Whole).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Whole, E> {
+                i32::try_from(v).map(Whole).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Whole, E> {
+                let whole = v.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&v);
+                if whole { Ok(Whole(v as i32)) } else { Err(E::invalid_type(serde::de::Unexpected::Float(v), &self)) }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// `deserialize_with` for an `i32` field (see [`Whole`]).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    <Whole as serde::Deserialize>::deserialize(deserializer).map(|w| w.0)
+}
+
+/// `deserialize_with` for an `Option<i32>` field (see [`Whole`]).
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    <Option<Whole> as serde::Deserialize>::deserialize(deserializer).map(|w| w.map(|w| w.0))
+}
+
+/// A field's path as problems name it (`licenses[0].product_code`).
+fn field_path(path: &serde_ignored::Path) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 /// Fields that may span lines (free-text addresses): they allow `\n` and `\t`.
@@ -106,22 +185,39 @@ const CONTROL_MESSAGE: &str = "must not contain control characters";
 /// so a body without a backslash, DEL or C1 character can hold none: the
 /// common case costs one scan of the bytes.
 pub fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
-    let may_hold = bytes.iter().enumerate().any(|(i, &b)| {
+    if may_hold_control_characters(bytes) { refuse_control_characters_in(bytes, &[]) } else { Ok(()) }
+}
+
+/// JSON forbids raw C0 characters, so only an escape, DEL or a C1 character
+/// (`0xC2 0x80..=0x9F` in UTF-8) can bring one in.
+fn may_hold_control_characters(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
         b == b'\\' || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
-    });
-    if !may_hold {
-        return Ok(());
-    }
+    })
+}
+
+/// 422 naming every string that holds a control character, but for the
+/// fields in `ignored` (the type does not read them).
+fn refuse_control_characters_in(bytes: &[u8], ignored: &[String]) -> Result<(), ApiError> {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return Ok(()); // malformed: the parser answers 400
     };
     let mut errors = FieldErrors::new();
-    collect_control_characters(&value, "", false, &mut errors);
+    collect_control_characters(&value, "", false, ignored, &mut errors);
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
-fn collect_control_characters(value: &serde_json::Value, path: &str, multi_line: bool, out: &mut FieldErrors) {
+fn collect_control_characters(
+    value: &serde_json::Value,
+    path: &str,
+    multi_line: bool,
+    ignored: &[String],
+    out: &mut FieldErrors,
+) {
     use serde_json::Value;
+    if !path.is_empty() && ignored.iter().any(|i| i == path) {
+        return;
+    }
     match value {
         Value::String(text) if text.chars().any(|c| refused_char(c, multi_line)) => {
             let field = if path.is_empty() { "body" } else { path };
@@ -129,13 +225,13 @@ fn collect_control_characters(value: &serde_json::Value, path: &str, multi_line:
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                collect_control_characters(item, &format!("{path}[{i}]"), multi_line, out);
+                collect_control_characters(item, &format!("{path}[{i}]"), multi_line, ignored, out);
             }
         }
         Value::Object(fields) => {
             for (name, item) in fields {
                 let field = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
-                collect_control_characters(item, &field, MULTI_LINE_FIELDS.contains(&name.as_str()), out);
+                collect_control_characters(item, &field, MULTI_LINE_FIELDS.contains(&name.as_str()), ignored, out);
             }
         }
         _ => {}
@@ -162,16 +258,22 @@ impl<T> std::ops::Deref for Query<T> {
 
 /// Parses a query string into `T` and checks it (see [`Query`]).
 pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    // Parameters the type does not read are ignored, whatever they hold.
+    let mut ignored: Vec<String> = Vec::new();
+    let pairs = url::form_urlencoded::parse(query.as_bytes());
+    let parsed =
+        serde_ignored::deserialize(serde_urlencoded::Deserializer::new(pairs), |path| ignored.push(field_path(&path)));
     let mut errors = FieldErrors::new();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if value.chars().chain(name.chars()).any(|c| refused_char(c, false)) {
+        let read = !ignored.iter().any(|i| *i == name);
+        if read && value.chars().chain(name.chars()).any(|c| refused_char(c, false)) {
             errors.entry(name.into_owned()).or_default().push(CONTROL_MESSAGE.to_owned());
         }
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let value = actix_web::web::Query::<T>::from_query(query).map_err(query_problem)?.into_inner();
+    let value: T = parsed.map_err(|e| query_problem(actix_web::error::QueryPayloadError::Deserialize(e)))?;
     value.validate()?;
     Ok(value)
 }
@@ -368,9 +470,10 @@ mod tests {
             assert_eq!(err.problem().errors.unwrap()["name"], vec![CONTROL_MESSAGE], "{body}");
         }
         let nested = r#"{"name":"ok","seats":1,"x":{"address":"a\nb\tc","list":["\u0000"]}}"#;
-        let err = parse_json::<Sample>(nested.as_bytes()).unwrap_err();
+        let err = refuse_control_characters(nested.as_bytes()).unwrap_err();
         let errors = err.problem().errors.unwrap();
         assert_eq!(errors.keys().collect::<Vec<_>>(), ["x.list[0]"], "an address may span lines");
+        assert!(parse_json::<Sample>(nested.as_bytes()).is_ok(), "a field the type does not read is ignored");
         assert!(parse_json::<Sample>(r#"{"name":"caf\u00e9 \"quoted\"","seats":1}"#.as_bytes()).is_ok());
         let err = parse_json::<Sample>(br#"{"name":"a\u0000b"#).unwrap_err();
         assert_eq!(err.code(), ErrorCode::MalformedBody, "malformed stays 400");

@@ -155,6 +155,7 @@ pub struct LicenseTerms {
     pub kind: LicenseKind,
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     #[schema(minimum = 1, maximum = 1_000_000)]
+    #[serde(deserialize_with = "super::extract::whole_number")]
     pub seats: i32,
     /// Absent or null: perpetual.
     #[validate(custom(function = "super::time_in_range"))]
@@ -164,6 +165,7 @@ pub struct LicenseTerms {
     /// Life of a user's temporary activation without heartbeat (60–604800, default 900).
     #[validate(range(min = 60, max = 604_800, message = "must be between 60 and 604800"))]
     #[schema(minimum = 60, maximum = 604_800)]
+    #[serde(default, deserialize_with = "super::extract::optional_whole_number")]
     pub lease_seconds: Option<i32>,
 }
 
@@ -198,7 +200,7 @@ impl LicenseTerms {
             (None, Some(code)) => products::find_by_code(conn, code.trim())?,
         };
         let name = if self.product_id.is_some() { "product_id" } else { "product_code" };
-        found.ok_or_else(|| ApiError::field(&path(name), "no such product"))
+        found.ok_or_else(|| ApiError::no_such(&path(name), "product"))
     }
 
     /// Inserts a license of `order_id` on these terms and records `license.created`.
@@ -359,7 +361,10 @@ pub async fn get_license(
             "lease_seconds": 900
         })
     ),
-    responses((status = 201, description = "Issued", body = LicenseView)),
+    responses(
+        (status = 201, description = "Issued", body = LicenseView),
+        (status = 404, description = "`NOT_FOUND`: `order_id`, `product_id` or `product_code` names nothing (`errors` names the field)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []), ("shop_key" = []))
 )]
 #[post("/licenses")]
@@ -380,7 +385,7 @@ pub async fn create_license(
                 .map(|id| orders::find(conn, &crate::repositories::scope::Scope::All, &id))
                 .transpose()?
                 .flatten()
-                .ok_or_else(|| ApiError::field("order_id", "no such order"))?;
+                .ok_or_else(|| ApiError::no_such("order_id", "order"))?;
             let product = terms.resolve_product(conn, "")?;
             let license = terms.issue(conn, &ctx, &order.0.id, &product, now)?;
             licenses::find(conn, &crate::repositories::scope::Scope::All, &license.id, now)?
@@ -410,6 +415,7 @@ pub enum SettableStatus {
 pub struct UpdateLicense {
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     #[schema(minimum = 1, maximum = 1_000_000)]
+    #[serde(default, deserialize_with = "super::extract::optional_whole_number")]
     pub seats: Option<i32>,
     /// `null` makes the license perpetual.
     #[serde(default, deserialize_with = "double_option")]
@@ -421,6 +427,7 @@ pub struct UpdateLicense {
     pub offline_allowed: Option<bool>,
     #[validate(range(min = 60, max = 604_800, message = "must be between 60 and 604800"))]
     #[schema(minimum = 60, maximum = 604_800)]
+    #[serde(default, deserialize_with = "super::extract::optional_whole_number")]
     pub lease_seconds: Option<i32>,
 }
 

@@ -165,8 +165,8 @@ pub struct UpdateManager {
 /// refresh tokens and stops its access tokens at once; `false` lets it sign
 /// in again. `bound_customer_id: null` releases the binding, signs the account
 /// out and locks it until `POST /managers/{manager_id}/password` issues a new
-/// password; a customer id binds it (422 when there is no such customer or
-/// the account manages another customer's orders).
+/// password; a customer id binds it (404 when there is no such customer, 422
+/// when the account manages another customer's orders).
 #[utoipa::path(
     tag = "managers",
     params(("manager_id" = String, Path, description = "The manager's account id")),
@@ -259,7 +259,7 @@ pub async fn update_manager(
 }
 
 fn no_such_customer() -> ApiError {
-    ApiError::field("bound_customer_id", "no such customer")
+    ApiError::no_such("bound_customer_id", "customer")
 }
 
 /// A generated password, shown once.

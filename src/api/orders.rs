@@ -454,8 +454,9 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; kept 24 hours per caller")),
     responses(
         (status = 201, description = "Created (or replayed for the same Idempotency-Key and body)", body = OrderView),
-        (status = 409, description = "`ORDER_NUMBER_TAKEN`; `IDEMPOTENCY_IN_PROGRESS`; `EMAIL_BOUND_TO_OTHER_CUSTOMER`: a manager's e-mail names an account bound to another customer (`errors` names the `managers[i].email`); nothing is created", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`VALIDATION_FAILED`, also for an admin's e-mail among the managers; `IDEMPOTENCY_KEY_REUSED` (same key, other body)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`: `customer_id` or a license's `product_id`/`product_code` names nothing (`errors` names the field)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ORDER_NUMBER_TAKEN`; `IDEMPOTENCY_IN_PROGRESS`; `EMAIL_BOUND_TO_OTHER_CUSTOMER`: a manager's e-mail names an account bound to another customer; `EMAIL_UNAVAILABLE`: it is an admin's (`errors` names the `managers[i].email`); nothing is created", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`; `IDEMPOTENCY_KEY_REUSED` (same key, other body)", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -535,7 +536,7 @@ async fn create_order_now(
                     .map(|id| customers::find(conn, &id))
                     .transpose()?
                     .flatten()
-                    .ok_or_else(|| ApiError::field("customer_id", "no such customer"))?,
+                    .ok_or_else(|| ApiError::no_such("customer_id", "customer"))?,
                 (None, None) => unreachable!("checked before"),
             };
             let row = Order {
@@ -696,8 +697,7 @@ pub struct AddedManager {
     ),
     responses(
         (status = 201, body = AddedManager),
-        (status = 409, description = "`ALREADY_MANAGER`; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`VALIDATION_FAILED`, also for an admin's e-mail named by an admin", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ALREADY_MANAGER`; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support; admin callers: it is an admin's, said in `errors`); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -436,7 +436,19 @@ pub fn assert_rfc3339_utc(value: &Value) -> DateTime<FixedOffset> {
 /// Asserts a 422 VALIDATION_FAILED problem with at least one message for `field`.
 #[track_caller]
 pub fn assert_field_error(answer: &Answer, field: &str) {
-    answer.assert_problem(422, "VALIDATION_FAILED");
+    assert_field_problem(answer, 422, "VALIDATION_FAILED", field);
+}
+
+/// Asserts a 404 NOT_FOUND problem naming `field`: an id in the body names nothing.
+#[track_caller]
+pub fn assert_no_such(answer: &Answer, field: &str) {
+    assert_field_problem(answer, 404, "NOT_FOUND", field);
+}
+
+/// Asserts a problem with this status and code and a message for `field`.
+#[track_caller]
+pub fn assert_field_problem(answer: &Answer, status: u16, code: &str, field: &str) {
+    answer.assert_problem(status, code);
     let messages = &answer.body["errors"][field];
     assert!(messages.as_array().is_some_and(|m| !m.is_empty()), "errors.{field} in {}", answer.text);
 }

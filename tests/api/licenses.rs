@@ -8,7 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    CROCKFORD, TestApp, assert_field_error, assert_rfc3339_utc, create_product, enc, id_of, ids, unknown_id, utc_time,
+    CROCKFORD, TestApp, assert_field_error, assert_no_such, assert_rfc3339_utc, create_product, enc, id_of, ids,
+    unknown_id, utc_time,
 };
 
 /// The license ids listed at `path` for `token` (asserts 200).
@@ -210,7 +211,7 @@ async fn the_shop_issues_licenses_by_product_id() {
 }
 
 #[actix_web::test]
-async fn issuing_into_an_unknown_order_is_422() {
+async fn issuing_into_an_unknown_order_is_404_naming_the_field() {
     let app = TestApp::spawn().await;
     app.order("SO-1", "max@acme.example").await;
 
@@ -222,7 +223,7 @@ async fn issuing_into_an_unknown_order_is_422() {
                 json!({ "order_id": order_id, "product_code": "CODE-SO-1", "kind": "user_based", "seats": 1 }),
             )
             .await;
-        assert_field_error(&answer, "order_id");
+        assert_no_such(&answer, "order_id");
     }
     let missing = app
         .post("/licenses", &app.admin_token, json!({ "product_code": "CODE-SO-1", "kind": "user_based", "seats": 1 }))
@@ -254,8 +255,8 @@ async fn a_license_names_exactly_one_known_product() {
 
     assert_field_error(&both, "product_id");
     assert_field_error(&neither, "product_id");
-    assert_field_error(&unknown_code, "product_code");
-    assert_field_error(&unknown_product, "product_id");
+    assert_no_such(&unknown_code, "product_code");
+    assert_no_such(&unknown_product, "product_id");
     assert_eq!(app.count_events("license.created").await, 2);
 }
 

@@ -8,8 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_EMAIL, Answer, Customer, TestApp, assert_field_error, audit_events, customer_total, fresh_admin_token, id_of,
-    unknown_id,
+    ADMIN_EMAIL, Answer, Customer, TestApp, assert_field_error, assert_no_such, audit_events, customer_total,
+    fresh_admin_token, id_of, unknown_id,
 };
 
 /// POST /orders/{order_id}/managers as `token` (whatever the answer).
@@ -329,8 +329,8 @@ async fn an_admin_binds_an_account_to_a_customer() {
     let contradicted = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": customer_id(&a) })).await;
     let bound = app.patch(&path, &app.admin_token, json!({ "bound_customer_id": customer_id(&b) })).await;
 
-    assert_field_error(&unknown, "bound_customer_id");
-    assert_field_error(&garbage, "bound_customer_id");
+    assert_no_such(&unknown, "bound_customer_id");
+    assert_no_such(&garbage, "bound_customer_id");
     assert_field_error(&contradicted, "bound_customer_id");
     assert_eq!(bound_customer(&app, &spare).await, Value::Null);
     assert_eq!(bound.assert_status(200)["bound_customer_id"], customer_id(&b).as_str());

@@ -12,8 +12,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_EMAIL, Answer, CROCKFORD, TestApp, assert_field_error, assert_rfc3339_utc, customer_total, enc, id_of,
-    unknown_id,
+    ADMIN_EMAIL, Answer, CROCKFORD, TestApp, assert_field_error, assert_field_problem, assert_no_such,
+    assert_rfc3339_utc, customer_total, enc, id_of, unknown_id,
 };
 
 /// A new order's body: one user-based 3-seat license of product `code`, one manager.
@@ -221,7 +221,7 @@ async fn an_order_for_an_existing_customer_names_it_by_customer_id() {
 }
 
 #[actix_web::test]
-async fn an_unknown_customer_id_is_422() {
+async fn an_unknown_customer_id_is_404_naming_the_field() {
     let app = TestApp::spawn().await;
     app.product("CAD").await;
     for customer_id in [unknown_id(), "not-a-uuid".to_owned()] {
@@ -231,7 +231,7 @@ async fn an_unknown_customer_id_is_422() {
 
         let answer = app.post("/orders", &app.admin_token, body).await;
 
-        assert_field_error(&answer, "customer_id");
+        assert_no_such(&answer, "customer_id");
     }
     assert_eq!(order_total(&app).await, 0);
 }
@@ -318,8 +318,8 @@ async fn an_unknown_product_names_the_license_entry() {
     let by_code = app.post("/orders", &app.admin_token, by_code).await;
     let by_id = app.post("/orders", &app.admin_token, by_id).await;
 
-    assert_field_error(&by_code, "licenses[0].product_code");
-    assert_field_error(&by_id, "licenses[0].product_id");
+    assert_no_such(&by_code, "licenses[0].product_code");
+    assert_no_such(&by_id, "licenses[0].product_id");
 }
 
 #[actix_web::test]
@@ -344,12 +344,13 @@ async fn invalid_license_entries_are_422_with_their_paths() {
             "licenses[1].product_id",
         ),
         (with_license(json!({ "kind": "user_based", "seats": 1 })), "licenses[1].product_id"),
-        (with_license(json!({ "product_code": "NOPE", "kind": "user_based", "seats": 1 })), "licenses[1].product_code"),
     ];
     for (body, field) in cases {
         let answer = app.post("/orders", &app.admin_token, body).await;
         assert_field_error(&answer, field);
     }
+    let unknown = with_license(json!({ "product_code": "NOPE", "kind": "user_based", "seats": 1 }));
+    assert_no_such(&app.post("/orders", &app.admin_token, unknown).await, "licenses[1].product_code");
     let mut none = order_body("SO-1", "Acme", "CAD", "max@acme.example");
     none["licenses"] = json!([]);
     assert_field_error(&app.post("/orders", &app.admin_token, none).await, "licenses");
@@ -372,15 +373,20 @@ async fn invalid_managers_are_422_with_their_paths() {
         (with_managers(json!([{ "name": "No Mail" }])), "managers[0].email"),
         (with_managers(json!([{ "email": "a@acme.example" }, { "email": " A@ACME.example" }])), "managers[1].email"),
         (with_managers(json!([{ "email": "a@acme.example" }, { "email": "A@acme.example" }])), "managers[1].email"),
+    ];
+    for (body, field) in cases {
+        let answer = app.post("/orders", &app.admin_token, body).await;
+        assert_field_error(&answer, field);
+    }
+    for (body, field) in [
         (
             with_managers(json!([{ "email": "ok@acme.example" }, { "email": "Admin@CRE-DO.example" }])),
             "managers[1].email",
         ),
         (with_managers(json!([{ "email": ADMIN_EMAIL }])), "managers[0].email"),
-    ];
-    for (body, field) in cases {
+    ] {
         let answer = app.post("/orders", &app.admin_token, body).await;
-        assert_field_error(&answer, field);
+        assert_field_problem(&answer, 409, "EMAIL_UNAVAILABLE", field);
     }
     assert_eq!(order_total(&app).await, 0);
     assert_eq!(manager_total(&app).await, 0);
@@ -399,8 +405,9 @@ async fn a_refused_order_leaves_nothing_behind() {
     let mut admin_manager = order_body("SO-1", "Acme", "CAD", "max@acme.example");
     admin_manager["managers"].as_array_mut().unwrap().push(json!({ "email": ADMIN_EMAIL }));
 
-    assert_field_error(&app.post("/orders", &app.admin_token, late_product).await, "licenses[1].product_code");
-    assert_field_error(&app.post("/orders", &app.admin_token, admin_manager).await, "managers[1].email");
+    assert_no_such(&app.post("/orders", &app.admin_token, late_product).await, "licenses[1].product_code");
+    let admin_manager = app.post("/orders", &app.admin_token, admin_manager).await;
+    assert_field_problem(&admin_manager, 409, "EMAIL_UNAVAILABLE", "managers[1].email");
 
     assert_eq!(order_total(&app).await, 0);
     assert_eq!(customer_total(&app).await, 0);
@@ -996,10 +1003,10 @@ async fn an_admins_email_can_not_become_an_order_manager() {
     let by_shop = app.post("/orders", &shop, order_body("SO-2", "Acme", "CAD", "admin@CRE-DO.example")).await;
     let by_manager = app.post(&path, &c.manager_token, json!({ "email": "ADMIN@cre-do.example" })).await;
 
-    // Vendor staff are told plainly; a manager hears what it hears for every
-    // e-mail it may not add, and learns nothing about the admin.
-    assert_field_error(&by_admin, "email");
-    assert_field_error(&by_shop, "managers[0].email");
+    // Vendor staff are told plainly (in `errors`); a manager hears what it
+    // hears for every e-mail it may not add, and learns nothing about the admin.
+    assert_field_problem(&by_admin, 409, "EMAIL_UNAVAILABLE", "email");
+    assert_field_problem(&by_shop, 409, "EMAIL_UNAVAILABLE", "managers[0].email");
     by_manager.assert_problem(409, "EMAIL_UNAVAILABLE");
     assert!(!by_manager.text.contains("admin"), "{}", by_manager.text);
     assert_eq!(manager_emails(&app, &c.order_id).await, ["max@acme.example"]);
