@@ -187,6 +187,7 @@ pub trait Collection {
 
 /// The longest `q`.
 pub const MAX_QUERY: u64 = 200;
+const _: () = assert!(MAX_QUERY == 200, "the message of ListParams::q names 200");
 
 /// A checked request for a page: paging, order, and the search text if any.
 pub type Listing<'a, F> = (PageRequest, Sort<F>, Option<&'a str>);
@@ -198,7 +199,8 @@ pub struct ListParams<C> {
     pub page: Option<i64>,
     pub per_page: Option<i64>,
     pub sort: Option<String>,
-    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    /// Stated in the spec by the `IntoParams` impl below, from the same constant.
+    #[validate(length(max = MAX_QUERY, message = "must be at most 200 characters"))]
     pub q: Option<String>,
     #[serde(skip)]
     collection: std::marker::PhantomData<C>,

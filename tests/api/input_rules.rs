@@ -190,3 +190,67 @@ async fn a_request_file_with_control_characters_or_an_old_time_is_422() {
     let devices = app.get(&format!("/licenses/{}/devices?status=all", c.computer_license_id), &app.admin_token).await;
     assert_eq!(devices.assert_status(200)["total"], 0);
 }
+
+#[actix_web::test]
+async fn a_body_that_is_no_object_is_422_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let product = app.product("CAD").await;
+    let path = format!("/products/{}", product["id"].as_str().unwrap());
+    for body in [json!(["CAD-2", "Other name"]), json!([null, null]), json!("CAD"), json!(7), Value::Null] {
+        let created = app.post("/products", &app.admin_token, body.clone()).await;
+        let patched = app.patch(&path, &app.admin_token, body.clone()).await;
+        for answer in [&created, &patched] {
+            crate::helpers::assert_field_error(answer, "body");
+        }
+    }
+    let list = app.get("/products", &app.admin_token).await;
+    assert_eq!(list.assert_status(200)["total"], 1, "nothing was created");
+    assert_eq!(app.count_events("product.updated").await, 0);
+}
+
+#[actix_web::test]
+async fn fields_and_parameters_the_server_does_not_read_are_ignored_whatever_they_hold() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/products",
+            &app.admin_token,
+            json!({ "code": "CAD", "name": "CAD Pro", "note": "a\u{1}b", "x": ["\u{0}"] }),
+        )
+        .await;
+    created.assert_status(201);
+    let listed = app.get("/products?sort=code&utm_source=%01", &app.admin_token).await;
+    assert_eq!(listed.assert_status(200)["total"], 1);
+    // A parameter the collection reads still refuses a control character.
+    let refused = app.get("/products?q=%01", &app.admin_token).await;
+    crate::helpers::assert_field_error(&refused, "q");
+}
+
+#[actix_web::test]
+async fn integers_may_be_written_as_whole_floats_but_not_as_fractions() {
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-1", "max@acme.example").await;
+    let path = format!("/licenses/{}", c.computer_license_id);
+    let whole = app.patch(&path, &app.admin_token, json!({ "seats": 3.0, "lease_seconds": 600.0 })).await;
+    assert_eq!(whole.assert_status(200)["seats"], 3);
+    for bad in [json!({ "seats": 2.5 }), json!({ "seats": 1e12 }), json!({ "lease_seconds": "600" })] {
+        let answer = app.patch(&path, &app.admin_token, bad.clone()).await;
+        let field = bad.as_object().unwrap().keys().next().unwrap().clone();
+        crate::helpers::assert_field_error(&answer, &field);
+    }
+    let license = app.get(&path, &app.admin_token).await;
+    assert_eq!(license.assert_status(200)["seats"], 3, "the refused changes changed nothing");
+}
+
+#[actix_web::test]
+async fn sort_names_a_field_exactly() {
+    let app = TestApp::spawn().await;
+    app.product("CAD").await;
+    for ok in ["code", "-code", "name", "-created_at"] {
+        app.get(&format!("/products?sort={ok}"), &app.admin_token).await.assert_status(200);
+    }
+    for bad in ["", "%20code", "code%20", "--code", "CODE", "id"] {
+        let answer = app.get(&format!("/products?sort={bad}"), &app.admin_token).await;
+        crate::helpers::assert_field_error(&answer, "sort");
+    }
+}

@@ -24,6 +24,7 @@ mod outage;
 mod owasp;
 mod products;
 mod ratelimit;
+mod schema_rules;
 mod spec;
 mod spec_walk;
 mod users;
