@@ -5,7 +5,7 @@
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -51,7 +51,14 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut jwt = Http::new(HttpAuthScheme::Bearer);
         jwt.bearer_format = Some("JWT".into());
-        jwt.description = Some("Access token from `POST /api/v1/auth/login` (admin or license manager).".into());
+        jwt.description = Some(
+            "Access token from `POST /api/v1/auth/login` (admin or license manager): a JWT handled as \
+             RFC 8725 (JSON Web Token Best Current Practices) asks. The server accepts only HS256, the \
+             algorithm it signs with (never `none` nor one named by the token), requires and checks \
+             `iss`, `aud`, `exp`, `iat` and `sub`, and issues tokens that live 15 minutes at most. \
+             Treat the token as opaque."
+                .into(),
+        );
         components.add_security_scheme("bearer", SecurityScheme::Http(jwt));
         let mut key = Http::new(HttpAuthScheme::Bearer);
         key.bearer_format = Some("lsk_…".into());
@@ -94,17 +101,11 @@ const NO_DATABASE: &[&str] = &["/api/v1/client/public-key"];
 pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
     for (name, status, description) in SHARED {
-        let mut response = ResponseBuilder::new()
+        let response = ResponseBuilder::new()
             .description(*description)
             .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))));
-        if *status == "503" || *status == "429" {
-            let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
-            let retry_after =
-                HeaderBuilder::new().schema(Some(seconds)).description(Some("Seconds to wait before retrying")).build();
-            response = response.header("Retry-After", retry_after);
-        }
         let mut response = response.build();
-        add_headers(&mut response, HeaderSet { rate_limit: true, signed: false });
+        add_headers(status, &mut response, HeaderSet { rate_limit: true, signed: false });
         components.responses.insert((*name).to_owned(), RefOr::T(response));
     }
     name_page_items(components);
@@ -115,9 +116,9 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             name_path_ids(op);
             add_shared_responses(path, op);
             describe_successes(op);
-            for response in op.responses.responses.values_mut() {
+            for (status, response) in op.responses.responses.iter_mut() {
                 if let RefOr::T(response) = response {
-                    add_headers(response, set);
+                    add_headers(status, response, set);
                 }
             }
         }
@@ -270,38 +271,67 @@ struct HeaderSet {
     signed: bool,
 }
 
-fn integer_header(description: &str) -> RefOr<utoipa::openapi::header::Header> {
-    let schema = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
+fn header(description: &str, schema: ObjectBuilder) -> RefOr<utoipa::openapi::header::Header> {
     RefOr::T(HeaderBuilder::new().schema(Some(schema)).description(Some(description)).build())
 }
 
-fn text_header(description: &str) -> RefOr<utoipa::openapi::header::Header> {
-    let schema = ObjectBuilder::new().schema_type(Type::String).max_length(Some(200));
-    RefOr::T(HeaderBuilder::new().schema(Some(schema)).description(Some(description)).build())
+fn integer(format: KnownFormat, minimum: i64, maximum: i64) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(format)))
+        .minimum(Some(minimum))
+        .maximum(Some(maximum))
 }
 
-/// The headers every answer carries: `X-Request-Id`, and by path the
+fn text(max_length: usize, pattern: &str) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).max_length(Some(max_length)).pattern(Some(pattern))
+}
+
+/// The headers every answer carries: `X-Request-Id`, `Retry-After` on 429
+/// and 503, CORS when the caller's origin is allowed, and by path the
 /// caller's rate budget and the client API's signature. (Shared error
 /// responses name the signature in their description: they serve both.)
-fn add_headers(response: &mut utoipa::openapi::Response, set: HeaderSet) {
+fn add_headers(status: &str, response: &mut utoipa::openapi::Response, set: HeaderSet) {
     let headers = &mut response.headers;
-    headers
-        .entry("X-Request-Id".into())
-        .or_insert_with(|| text_header("The request's id, also in problems' `request_id`"));
+    headers.entry("X-Request-Id".into()).or_insert_with(|| {
+        header(
+            "The request's id (a sane incoming `X-Request-Id` is kept), also in problems' `request_id`",
+            text(64, "^[A-Za-z0-9._-]{1,64}$"),
+        )
+    });
+    headers.entry("Access-Control-Allow-Origin".into()).or_insert_with(|| {
+        header(
+            "Present when the request's `Origin` is one of `LICENSE_SERVER_CORS_ORIGINS` (the origin itself)",
+            text(2048, r"^https?://[^\x00-\x20/]+$"),
+        )
+    });
+    if status == "429" || status == "503" {
+        let most = crate::ratelimit::MAX_BACKOFF.as_secs() as i64;
+        headers
+            .entry("Retry-After".into())
+            .or_insert_with(|| header("Seconds to wait before retrying", integer(KnownFormat::Int32, 1, most)));
+    }
     if set.rate_limit {
+        let burst = i64::from(u32::MAX);
         headers.entry("RateLimit-Limit".into()).or_insert_with(|| {
-            integer_header("Requests this address may send at once (the burst of `LICENSE_SERVER_RATE_LIMIT_PER_IP`); absent when the cap is off")
+            header(
+                "Requests this address may send at once (the burst of `LICENSE_SERVER_RATE_LIMIT_PER_IP`); absent when the cap is off",
+                integer(KnownFormat::Int64, 0, burst),
+            )
+        });
+        headers.entry("RateLimit-Remaining".into()).or_insert_with(|| {
+            header("Requests left in this address's budget right now", integer(KnownFormat::Int64, 0, burst))
         });
         headers
-            .entry("RateLimit-Remaining".into())
-            .or_insert_with(|| integer_header("Requests left in this address's budget right now"));
-        headers
             .entry("RateLimit-Reset".into())
-            .or_insert_with(|| integer_header("Seconds until the budget is full again"));
+            .or_insert_with(|| header("Seconds until the budget is full again", integer(KnownFormat::Int32, 0, 60)));
     }
     if set.signed {
         headers.entry("License-Signature".into()).or_insert_with(|| {
-            text_header("`ed25519=<base64 of the 64-byte signature>; kid=<key_id>` over the exact body bytes")
+            header(
+                "`ed25519=<base64 of the 64-byte signature>; kid=<key_id>` over the exact body bytes",
+                text(256, "^ed25519=[A-Za-z0-9+/]{86}==; kid=[A-Za-z0-9._-]{1,64}$"),
+            )
         });
     }
 }
@@ -332,6 +362,14 @@ fn add_shared_responses(path: &str, op: &mut Operation) {
     }
     if path.contains('{') {
         wanted.push("404");
+    }
+    let queried = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Query));
+    if queried && !wanted.contains(&"422") {
+        wanted.push("422");
     }
     if path.starts_with("/api/v1/") {
         wanted.extend(["429", "500"]);

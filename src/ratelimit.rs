@@ -33,7 +33,7 @@ const PAIR_FREE_FAILURES: u32 = 5;
 /// more than a pair's, since an office behind one address has many people
 /// who mistype.
 const ADDRESS_FREE_FAILURES: u32 = 20;
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// A failure record is forgotten after this long without failures.
 const FORGET_AFTER: Duration = Duration::from_secs(900);
 /// Entries per shard before idle ones are swept.
