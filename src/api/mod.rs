@@ -242,9 +242,14 @@ impl ListParams {
 /// A page of a collection.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
+    // `ListParams::resolve` caps `per_page` at `MAX_PER_PAGE` and `page` at `list::MAX_PAGE`.
+    #[schema(max_items = 200)]
     pub items: Vec<T>,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub page: i64,
+    #[schema(minimum = 1, maximum = 200)]
     pub per_page: i64,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub total: i64,
 }
 
