@@ -147,7 +147,10 @@ pub struct Echo {
     pub issued_at: DateTime<Utc>,
     /// `activate`, `validate`, `heartbeat`, `deactivate`, `offline/activate`,
     /// `offline/deactivate` or `public-key`.
-    #[schema(max_length = 18, pattern = r"^(activate|validate|heartbeat|deactivate|offline/activate|offline/deactivate|public-key)$")]
+    #[schema(
+        max_length = 18,
+        pattern = r"^(activate|validate|heartbeat|deactivate|offline/activate|offline/deactivate|public-key)$"
+    )]
     pub endpoint: &'static str,
     /// The request's nonce, echoed.
     #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]+$")]
@@ -317,7 +320,10 @@ pub struct DeactivateResponse {
 pub struct OfflineActivateResponse {
     /// The license file, as text (see the README's verification steps).
     // The longest file the server writes: `offline::tests::the_longest_file_fits_the_declared_bound`.
-    #[schema(max_length = 4574, pattern = r"^-----BEGIN LICENSE FILE-----\n([A-Za-z0-9+/=]{1,64}\n)+-----END LICENSE FILE-----\n$")]
+    #[schema(
+        max_length = 4574,
+        pattern = r"^-----BEGIN LICENSE FILE-----\n([A-Za-z0-9+/=]{1,64}\n)+-----END LICENSE FILE-----\n$"
+    )]
     pub license_file: String,
     pub device: DeviceView,
     #[schema(min_length = 20, max_length = 30)]

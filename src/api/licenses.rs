@@ -104,7 +104,12 @@ pub struct LicenseView {
     #[schema(value_type = crate::ids::Id)]
     pub id: String,
     /// Crockford base32 in groups of five; lookups ignore case, dashes and spaces.
-    #[schema(example = "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A", min_length = 35, max_length = 35, pattern = r"^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){5}$")]
+    #[schema(
+        example = "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A",
+        min_length = 35,
+        max_length = 35,
+        pattern = r"^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){5}$"
+    )]
     pub key: String,
     pub kind: LicenseKind,
     /// Computed: `suspended` if suspended, else `expired` once `expires_at` passed, else `active`.
