@@ -155,11 +155,18 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem kind (`urn:license-server:problem:<code>`).
+    // 27 characters of prefix + the longest code (29, `EMAIL_BOUND_TO_OTHER_CUSTOMER`).
     #[serde(rename = "type")]
+    #[schema(format = "uri", max_length = 56, pattern = r"^urn:license-server:problem:[a-z]+(-[a-z]+)*$")]
     pub kind: String,
+    // The status's reason phrase; every canonical one is at most 31 characters.
+    #[schema(max_length = 64, pattern = r"^[A-Za-z][A-Za-z' -]*$")]
     pub title: String,
+    #[schema(minimum = 100, maximum = 599)]
     pub status: u16,
+    // No `maxLength`: a 405's detail names the request's method, as long as the client sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub detail: Option<String>,
     /// Stable SCREAMING_SNAKE code to switch on.
     #[schema(value_type = ErrorCode, example = "NOT_FOUND")]
@@ -167,6 +174,8 @@ pub struct Problem {
     /// Field → messages (422 `VALIDATION_FAILED`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<FieldErrors>,
+    // A sane incoming `X-Request-Id` (1–64 of these characters), else a simple UUID.
+    #[schema(max_length = 64, pattern = r"^[A-Za-z0-9._-]*$")]
     pub request_id: String,
     /// Further members some problems carry (for example `seats`, `seats_used`, `managers`).
     #[serde(flatten)]
@@ -339,7 +348,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let code = self.0.code.as_str();
         Problem {
-            kind: format!("urn:license-server:problem:{}", code.to_ascii_lowercase().replace('_', "-")),
+            kind: problem_type(code),
             title: self.0.code.title().to_owned(),
             status: self.0.code.status().as_u16(),
             detail: self.0.detail.clone(),
@@ -349,6 +358,11 @@ impl ApiError {
             extra: self.0.extra.clone(),
         }
     }
+}
+
+/// The `type` URI of a problem with `code`.
+fn problem_type(code: &str) -> String {
+    format!("urn:license-server:problem:{}", code.to_ascii_lowercase().replace('_', "-"))
 }
 
 impl fmt::Debug for ApiError {
@@ -491,6 +505,25 @@ mod tests {
 
     fn db_error(kind: DatabaseErrorKind, message: &str) -> Error {
         Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    /// The bounds `Problem` declares in the spec hold for every code and status.
+    #[test]
+    fn every_problem_type_and_title_fits_the_schema() {
+        let schema = serde_json::to_value(<ErrorCode as utoipa::PartialSchema>::schema()).unwrap();
+        let codes = schema["enum"].as_array().expect("the codes");
+        for code in codes.iter().map(|c| c.as_str().unwrap()) {
+            let kind = problem_type(code);
+            let suffix = kind.strip_prefix("urn:license-server:problem:").unwrap();
+            assert!(kind.len() <= 56, "{kind}");
+            assert!(suffix.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase())), "{kind}");
+        }
+        for status in 100..=599 {
+            let reason = StatusCode::from_u16(status).unwrap().canonical_reason().unwrap_or("Error");
+            assert!(reason.len() <= 64, "{reason}");
+            assert!(reason.starts_with(|c: char| c.is_ascii_alphabetic()), "{reason}");
+            assert!(reason.chars().all(|c| c.is_ascii_alphabetic() || " '-".contains(c)), "{reason}");
+        }
     }
 
     #[test]

@@ -31,16 +31,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// An API key; `key` appears only in the answer to its creation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
     /// The key itself (`lsk_…`): shown once, at creation; null afterwards.
+    #[schema(min_length = 56, max_length = 56, pattern = r"^lsk_[0-9a-hjkmnp-tv-z]{52}$")]
     pub key: Option<String>,
     /// The key's first characters, to tell keys apart.
-    #[schema(example = "lsk_3s04cdkq")]
+    #[schema(example = "lsk_3s04cdkq", min_length = 12, max_length = 12, pattern = r"^lsk_[0-9a-hjkmnp-tv-z]{8}$")]
     pub prefix: String,
-    #[schema(example = "shop")]
+    #[schema(example = "shop", max_length = 4, pattern = r"^shop$")]
     pub scope: String,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

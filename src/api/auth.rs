@@ -45,14 +45,21 @@ pub struct RefreshRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
+    // HS256 JWT: fixed header, claims of two ids and two i64 times (≤ 20 characters each), 32-byte MAC.
+    #[schema(max_length = 341, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$")]
     pub access_token: String,
-    #[schema(example = "Bearer")]
+    #[schema(example = "Bearer", max_length = 6, pattern = r"^Bearer$")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
+    // `Config` takes 60..=MAX_ACCESS_TOKEN_SECONDS.
+    #[schema(minimum = 60, maximum = 900)]
     pub expires_in: i64,
     /// Opaque; presented once to `/auth/refresh`.
+    #[schema(min_length = 56, max_length = 56, pattern = r"^lrt_[0-9a-hjkmnp-tv-z]{52}$")]
     pub refresh_token: String,
     /// Seconds until the refresh-token family ends (absolute lifetime).
+    // At most the family's lifetime, which `Config` caps at 366 days.
+    #[schema(minimum = 0, maximum = 31622400)]
     pub refresh_expires_in: i64,
     pub account: AccountView,
 }

@@ -124,19 +124,29 @@ macro_rules! has_nonce {
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct Echo {
     /// Server time.
+    #[schema(min_length = 20, max_length = 30)]
     pub issued_at: DateTime<Utc>,
     /// `activate`, `validate`, `heartbeat`, `deactivate`, `offline/activate`,
     /// `offline/deactivate` or `public-key`.
+    #[schema(
+        max_length = 18,
+        pattern = r"^(activate|validate|heartbeat|deactivate|offline/activate|offline/deactivate|public-key)$"
+    )]
     pub endpoint: &'static str,
     /// The request's nonce, echoed.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]+$")]
     pub nonce: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub license_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[\x20-\x7E]+$")]
     pub hardware_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub device_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub user_id: Option<String>,
 }
 
@@ -169,23 +179,31 @@ pub enum ValidationCode {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductInfo {
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
 }
 
 /// The license as the software sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientLicense {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 35, max_length = 35, pattern = r"^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){5}$")]
     pub key: String,
     pub kind: LicenseKind,
     pub status: LicenseStatus,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub seats: i32,
+    #[schema(min_length = 20, max_length = 30)]
     pub expires_at: Option<DateTime<Utc>>,
     pub offline_allowed: bool,
+    #[schema(minimum = 60, maximum = 604800)]
     pub lease_seconds: i32,
     pub product: ProductInfo,
     /// The owner shown in the software.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub company: String,
 }
 
@@ -209,8 +227,11 @@ impl ClientLicense {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientUser {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@\x00-\x1F\x7F-\x9F]+$")]
     pub email: String,
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
 }
 
@@ -220,6 +241,7 @@ pub struct ActivateResponse {
     pub code: ValidationCode,
     pub valid: bool,
     /// `lat_…`: names this activation in validate, heartbeat and deactivate.
+    #[schema(min_length = 57, max_length = 57, pattern = r"^lat_[du][0-9a-hjkmnp-tv-z]{52}$")]
     pub activation_token: String,
     pub license: ClientLicense,
     /// Computer-based licenses: the device.
@@ -230,8 +252,10 @@ pub struct ActivateResponse {
     pub user: Option<ClientUser>,
     /// User-based licenses: the activation ends then unless heartbeats extend it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 20, max_length = 30)]
     pub lease_expires_at: Option<DateTime<Utc>>,
     /// How long the software may trust this answer offline.
+    #[schema(min_length = 20, max_length = 30)]
     pub valid_until: DateTime<Utc>,
     #[serde(flatten)]
     pub echo: Echo,
@@ -242,8 +266,10 @@ pub struct ValidateResponse {
     pub valid: bool,
     pub code: ValidationCode,
     /// How long the software may trust a VALID offline; null otherwise.
+    #[schema(min_length = 20, max_length = 30)]
     pub valid_until: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 20, max_length = 30)]
     pub lease_expires_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     pub echo: Echo,
@@ -253,9 +279,11 @@ pub struct ValidateResponse {
 pub struct HeartbeatResponse {
     #[schema(example = "VALID")]
     pub code: ValidationCode,
+    #[schema(min_length = 20, max_length = 30)]
     pub valid_until: DateTime<Utc>,
     /// User-based: the new end of the lease (now + `lease_seconds`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 20, max_length = 30)]
     pub lease_expires_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     pub echo: Echo,
@@ -263,7 +291,7 @@ pub struct HeartbeatResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeactivateResponse {
-    #[schema(example = "DEACTIVATED")]
+    #[schema(example = "DEACTIVATED", max_length = 11, pattern = r"^DEACTIVATED$")]
     pub code: &'static str,
     #[serde(flatten)]
     pub echo: Echo,
@@ -272,8 +300,14 @@ pub struct DeactivateResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfflineActivateResponse {
     /// The license file, as text (see the README's verification steps).
+    // The longest file the server writes: `offline::tests::the_longest_file_fits_the_declared_bound`.
+    #[schema(
+        max_length = 4574,
+        pattern = r"^-----BEGIN LICENSE FILE-----\n([A-Za-z0-9+/=]{1,64}\n)+-----END LICENSE FILE-----\n$"
+    )]
     pub license_file: String,
     pub device: DeviceView,
+    #[schema(min_length = 20, max_length = 30)]
     pub valid_until: DateTime<Utc>,
     #[serde(flatten)]
     pub echo: Echo,
@@ -281,7 +315,7 @@ pub struct OfflineActivateResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfflineDeactivateResponse {
-    #[schema(example = "DEACTIVATED")]
+    #[schema(example = "DEACTIVATED", max_length = 11, pattern = r"^DEACTIVATED$")]
     pub code: &'static str,
     /// `seat_released_at` says when the seat is free: when the last file runs out.
     pub device: DeviceView,
@@ -291,11 +325,13 @@ pub struct OfflineDeactivateResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicKeyResponse {
-    #[schema(example = "ed25519")]
+    #[schema(example = "ed25519", max_length = 7, pattern = r"^ed25519$")]
     pub algorithm: &'static str,
     /// Hex of the first 8 bytes of the SHA-256 of the raw public key.
+    #[schema(min_length = 16, max_length = 16, pattern = r"^[0-9a-f]{16}$")]
     pub key_id: String,
     /// Base64 of the raw 32-byte public key.
+    #[schema(min_length = 44, max_length = 44, pattern = r"^[A-Za-z0-9+/]{43}=$")]
     pub public_key: String,
     #[serde(flatten)]
     pub echo: Echo,

@@ -28,18 +28,25 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// A customer: the company that owns an order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
-    #[schema(example = "Muster Bau GmbH")]
+    #[schema(example = "Muster Bau GmbH", min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub company: String,
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub contact_name: String,
+    #[schema(max_length = 502, pattern = r"^([a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@\x00-\x1F\x7F-\x9F]+)?$")]
     pub email: String,
     /// Free text; may span lines.
+    #[schema(max_length = 1000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub address: String,
     /// ISO 3166-1 alpha-2, or empty when unknown.
-    #[schema(example = "DE")]
+    #[schema(example = "DE", max_length = 2, pattern = r"^([A-Z]{2})?$")]
     pub country: String,
+    #[schema(max_length = 32, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub vat_id: String,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -17,25 +17,36 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LicenseCounts {
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub total: i64,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub user_based: i64,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub computer_based: i64,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub active: i64,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub suspended: i64,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub expired: i64,
     /// Active licenses whose expiry is within the next 30 days.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub expiring_within_30_days: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Dashboard {
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub orders: i64,
     pub licenses: LicenseCounts,
     /// Users of user-based licenses.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub users: i64,
     /// Active devices, offline ones included.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub active_devices: i64,
     /// Distinct manager accounts of these orders, the caller included.
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub managers: i64,
 }
 

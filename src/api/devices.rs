@@ -39,20 +39,30 @@ pub enum DeviceStatus {
 /// A computer registered by the software.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[\x20-\x7E]+$")]
     pub hardware_id: String,
+    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub hostname: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub platform: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub app_version: Option<String>,
     /// Activated with an offline license file.
     pub offline: bool,
     pub status: DeviceStatus,
+    #[schema(min_length = 20, max_length = 30)]
     pub activated_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub last_seen_at: Option<DateTime<Utc>>,
+    #[schema(min_length = 20, max_length = 30)]
     pub deactivated_at: Option<DateTime<Utc>>,
     /// The end of the device's last offline license file.
+    #[schema(min_length = 20, max_length = 30)]
     pub valid_until: Option<DateTime<Utc>>,
     /// When a deactivated device's seat is (or was) free again.
+    #[schema(min_length = 20, max_length = 30)]
     pub seat_released_at: Option<DateTime<Utc>>,
 }
 

@@ -36,28 +36,38 @@ pub enum ActorKind {
 pub struct Actor {
     pub kind: ActorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@]+$")]
     pub email: Option<String>,
 }
 
 /// One recorded change. Never holds a password or a token.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 20, max_length = 30)]
     pub at: DateTime<Utc>,
     pub actor: Actor,
     /// A dotted name such as `license_user.created` or `device.deactivated`.
-    #[schema(example = "order_manager.added")]
+    #[schema(example = "order_manager.added", max_length = 64, pattern = r"^[a-z_]+\.[a-z_]+$")]
     pub action: String,
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub order_id: Option<String>,
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub license_id: Option<String>,
     /// The object the change is about.
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub subject_id: Option<String>,
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[\x20-\x7E]+$")]
     pub hardware_id: Option<String>,
     /// The actor's address. A manager sees it only for managers and the
     /// software; for admin and shop actors it is `null`.
+    #[schema(min_length = 2, max_length = 45, pattern = r"^[0-9a-f.:]+$")]
     pub ip: Option<String>,
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub request_id: Option<String>,
     /// What changed (an object).
     #[schema(value_type = Object)]

@@ -74,45 +74,65 @@ impl From<Status> for LicenseStatus {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductRef {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderRef {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub number: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerRef {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub company: String,
 }
 
 /// A license, as in lists and details alike.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LicenseView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
     /// Crockford base32 in groups of five; lookups ignore case, dashes and spaces.
-    #[schema(example = "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A")]
+    #[schema(
+        example = "7XK2M-Q9D4R-T1V8W-3HJ6N-P5B0C-Y2Z4A",
+        min_length = 35,
+        max_length = 35,
+        pattern = r"^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){5}$"
+    )]
     pub key: String,
     pub kind: LicenseKind,
     /// Computed: `suspended` if suspended, else `expired` once `expires_at` passed, else `active`.
     pub status: LicenseStatus,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub seats: i32,
     /// Users (user-based), or devices holding a seat (computer-based).
+    #[schema(minimum = 0, maximum = 1000000)]
     pub seats_used: i64,
     pub offline_allowed: bool,
+    #[schema(minimum = 60, maximum = 604800)]
     pub lease_seconds: i32,
+    #[schema(min_length = 20, max_length = 30)]
     pub starts_at: DateTime<Utc>,
     /// Null: perpetual.
+    #[schema(min_length = 20, max_length = 30)]
     pub expires_at: Option<DateTime<Utc>>,
     pub product: ProductRef,
     pub order: OrderRef,
     pub customer: CustomerRef,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub updated_at: DateTime<Utc>,
 }
 

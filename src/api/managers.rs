@@ -31,17 +31,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// A license-manager account.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ManagerView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@\x00-\x1F\x7F-\x9F]+$")]
     pub email: String,
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
     /// A disabled account can't sign in; its tokens stopped working when it was disabled.
     pub disabled: bool,
     /// The customer the account is bound to: an account created through a
     /// manager may be linked only to orders of that customer. `null`: unbound.
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub bound_customer_id: Option<String>,
     /// The orders it manages.
+    // No `maxItems`: an account may manage any number of orders.
     pub orders: Vec<OrderRef>,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -265,6 +272,7 @@ fn no_such_customer() -> ApiError {
 /// A generated password, shown once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GeneratedPassword {
+    #[schema(min_length = 20, max_length = 20, pattern = r"^[a-hjkmnp-zA-HJKMNP-Z2-9]{20}$")]
     pub password: String,
 }
 

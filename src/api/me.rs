@@ -32,10 +32,17 @@ pub enum Role {
 /// An account as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    // An admin's name and e-mail may come from `admin create --name …` or the
+    // environment: the name is checked for nothing, the e-mail only by
+    // `ValidateEmail` (which lets control characters into a domain). Hence no
+    // bounds on `name` and a looser e-mail pattern; lengths: see `ManagerSummary`.
+    #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@]+$")]
     pub email: String,
     pub name: String,
     pub role: Role,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
 }
 

@@ -71,7 +71,11 @@ pub fn path_ids(path: (String, String)) -> Result<(String, String), ApiError> {
     Ok((first, second))
 }
 
-/// An RFC 3339 UTC time as answered.
+/// An RFC 3339 UTC time as answered. Every answered time declares 20 to 30
+/// characters: years 1970–9999 (`time_in_range`, the clock), and chrono
+/// writes 0, 3, 6 or 9 fraction digits (the clock keeps microseconds; SQLite
+/// keeps the nanoseconds of a time a request sent), so
+/// `1970-01-01T00:00:00Z` … `9999-12-31T23:59:59.999999999Z`.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
@@ -296,9 +300,14 @@ impl<C: Collection> IntoParams for ListParams<C> {
 /// A page of a collection.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
+    // `ListParams::resolve` caps `per_page` at `MAX_PER_PAGE` and `page` at `list::MAX_PAGE`.
+    #[schema(max_items = 200)]
     pub items: Vec<T>,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub page: i64,
+    #[schema(minimum = 1, maximum = 200)]
     pub per_page: i64,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub total: i64,
 }
 

@@ -15,15 +15,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    #[schema(example = "ok")]
+    #[schema(example = "ok", max_length = 2, pattern = r"^ok$")]
     pub status: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
     /// `ready` or `unavailable`.
+    #[schema(max_length = 11, pattern = r"^(ready|unavailable)$")]
     pub status: &'static str,
     /// `sqlite` or `postgres`.
+    #[schema(max_length = 8, pattern = r"^(sqlite|postgres)$")]
     pub database: &'static str,
     pub database_reachable: bool,
     pub migrations_applied: bool,

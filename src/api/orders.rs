@@ -51,11 +51,17 @@ pub const ABANDONED_AFTER_SECONDS: i64 = 120;
 /// A license manager of an order (its `id` is the account id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ManagerSummary {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    // E-mails are checked (254 characters, `ValidateEmail`) before `normalize_email`
+    // lower-cases them, and 'İ' lower-cases to two characters: up to 502 stored.
+    #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@\x00-\x1F\x7F-\x9F]+$")]
     pub email: String,
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
     /// Only in the answer that created the account: its generated password, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 20, max_length = 20, pattern = r"^[a-hjkmnp-zA-HJKMNP-Z2-9]{20}$")]
     pub initial_password: Option<String>,
 }
 
@@ -68,11 +74,14 @@ impl ManagerSummary {
 /// An order with its customer in full, its licenses and its managers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
-    #[schema(example = "SO-2026-0042")]
+    #[schema(example = "SO-2026-0042", min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub number: String,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
     pub customer: CustomerView,
+    // No `maxItems`: `POST /licenses` and `POST /orders/{id}/managers` add to an order without a cap.
     pub licenses: Vec<LicenseView>,
     pub managers: Vec<ManagerSummary>,
     /// Set on an idempotent replay: generated passwords are never stored, so
@@ -84,10 +93,14 @@ pub struct OrderView {
 /// An order in a list: customer summary, license count and licenses, no managers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderListItem {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub number: String,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
     pub customer: CustomerRef,
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub license_count: i64,
     pub licenses: Vec<LicenseView>,
 }
@@ -674,6 +687,7 @@ pub struct AddedManager {
     pub manager: ManagerSummary,
     /// The generated password of a newly created account, shown once; null
     /// when an existing account was linked.
+    #[schema(min_length = 20, max_length = 20, pattern = r"^[a-hjkmnp-zA-HJKMNP-Z2-9]{20}$")]
     pub initial_password: Option<String>,
 }
 

@@ -26,13 +26,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
     /// Unique, used by the shop and in license files.
-    #[schema(example = "CAD-PRO")]
+    #[schema(example = "CAD-PRO", min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub code: String,
-    #[schema(example = "CRE-DO CAD Professional")]
+    #[schema(
+        example = "CRE-DO CAD Professional",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub updated_at: DateTime<Utc>,
 }
 

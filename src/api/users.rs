@@ -39,25 +39,37 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// The temporary activation a user holds while working.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivationView {
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[\x20-\x7E]+$")]
     pub hardware_id: String,
+    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub hostname: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub platform: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub app_version: Option<String>,
+    #[schema(min_length = 20, max_length = 30)]
     pub activated_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub last_seen_at: DateTime<Utc>,
     /// The activation ends then unless the software sends a heartbeat.
+    #[schema(min_length = 20, max_length = 30)]
     pub lease_expires_at: DateTime<Utc>,
 }
 
 /// A user of a user-based license.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
+    #[schema(value_type = crate::ids::Id)]
     pub id: String,
+    #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@\x00-\x1F\x7F-\x9F]+$")]
     pub email: String,
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
     /// Null when the user holds no activation.
     pub activation: Option<ActivationView>,
+    #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
+    #[schema(min_length = 20, max_length = 30)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -200,6 +212,7 @@ pub struct NewUser {
 pub struct AddedUser {
     pub user: UserView,
     /// The generated password; null when the request chose one.
+    #[schema(min_length = 20, max_length = 20, pattern = r"^[a-hjkmnp-zA-HJKMNP-Z2-9]{20}$")]
     pub initial_password: Option<String>,
 }
 
@@ -394,6 +407,7 @@ pub struct SetPassword {
 /// A generated password, shown once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GeneratedUserPassword {
+    #[schema(min_length = 20, max_length = 20, pattern = r"^[a-hjkmnp-zA-HJKMNP-Z2-9]{20}$")]
     pub password: String,
 }
 

@@ -194,6 +194,33 @@ mod tests {
         LicenseSigner::from_seed(&[9u8; 32])
     }
 
+    /// `OfflineActivateResponse.license_file` declares at most 4574 characters:
+    /// the file of the longest payload the server writes (a hardware id of 128
+    /// quotes, each escaped; company and product names of 200 four-byte
+    /// characters; a 64-character code; the latest times, to the nanosecond).
+    #[test]
+    fn the_longest_file_fits_the_declared_bound() {
+        let latest: DateTime<Utc> = "9999-12-31T23:59:59.999999999Z".parse().unwrap();
+        let id = "0193a5c2-7f4e-7b3a-9c1d-2e5f6a7b8c9d".to_owned();
+        let payload = Payload {
+            format: FORMAT,
+            file_id: id.clone(),
+            license_id: id.clone(),
+            license_key: crate::licensing::keys::display(&crate::licensing::keys::generate()),
+            kind: "computer_based".into(),
+            device_id: id,
+            hardware_id: "\"".repeat(128),
+            company: "\u{1d510}".repeat(200),
+            product: PayloadProduct { code: "C".repeat(64), name: "\u{1d510}".repeat(200) },
+            seats: 1_000_000,
+            expires_at: Some(latest),
+            issued_at: latest,
+            valid_until: latest,
+        };
+        let file = encode_file(&signer(), &payload);
+        assert_eq!(file.chars().count(), 4574, "update the max_length of OfflineActivateResponse.license_file");
+    }
+
     #[test]
     fn a_file_round_trips_and_is_wrapped_at_64_columns() {
         let now = Utc::now();
