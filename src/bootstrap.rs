@@ -16,6 +16,16 @@ pub const HOW_TO_CREATE_ADMIN: &str = "No admin account exists yet. Create one w
 LICENSE_SERVER_ADMIN_PASSWORD or standard input), or start the server with \
 LICENSE_SERVER_ADMIN_EMAIL and LICENSE_SERVER_ADMIN_PASSWORD set.";
 
+/// Checks an admin's display name as a manager's is checked: at most 200
+/// characters, no control characters; surrounding spaces are dropped.
+pub fn check_admin_name(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    if name.chars().count() > 200 || name.chars().any(|c| crate::api::extract::refused_char(c, false)) {
+        return Err("the name must be at most 200 characters without control characters".into());
+    }
+    Ok(name)
+}
+
 /// Checks an e-mail and a chosen password for a new admin.
 pub fn check_admin_input(email: &str, password: &str) -> Result<String, String> {
     let email = normalize_email(email);

@@ -93,13 +93,14 @@ fn read_password() -> anyhow::Result<String> {
 pub fn admin_create(database: &DatabaseArgs, email: &str, name: &str) -> anyhow::Result<()> {
     let password = read_password()?;
     let email = bootstrap::check_admin_input(email, &password).map_err(anyhow::Error::msg)?;
+    let name = bootstrap::check_admin_name(name).map_err(anyhow::Error::msg)?;
     let url = database.url()?;
     let pool = db::connect(&url, 1).map_err(anyhow::Error::msg)?;
     let mut conn = pool.get()?;
     db::run_migrations(&mut conn).map_err(anyhow::Error::msg)?;
     let hash = crate::auth::password::hash_now(&password);
-    let account = bootstrap::create_admin(&mut conn, &email, name.trim(), &hash, Clock::default().now())
-        .map_err(anyhow::Error::msg)?;
+    let account =
+        bootstrap::create_admin(&mut conn, &email, name, &hash, Clock::default().now()).map_err(anyhow::Error::msg)?;
     println!("created admin {} ({})", account.email, account.id);
     Ok(())
 }

@@ -151,6 +151,59 @@ impl ErrorCode {
 /// A field → messages map, as in `errors` of a 422.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// What a rendered problem holds at most: field names and messages repeat
+/// what the client sent, so they are cut to these bounds (`bounded_text`).
+pub const MAX_DETAIL: usize = 1000;
+pub const MAX_FIELDS: usize = 100;
+pub const MAX_FIELD_NAME: usize = 200;
+pub const MAX_MESSAGES: usize = 10;
+pub const MAX_MESSAGE: usize = 500;
+
+/// Text of a problem as answered: control characters become U+FFFD and the
+/// text is cut to `max` characters.
+fn bounded_text(text: &str, max: usize) -> String {
+    text.chars().take(max).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
+fn bounded_errors(errors: &FieldErrors) -> FieldErrors {
+    let mut out = FieldErrors::new();
+    for (field, messages) in errors.iter().take(MAX_FIELDS) {
+        let messages = messages.iter().take(MAX_MESSAGES).map(|m| bounded_text(m, MAX_MESSAGE));
+        out.entry(bounded_text(field, MAX_FIELD_NAME)).or_default().extend(messages);
+    }
+    for messages in out.values_mut() {
+        messages.truncate(MAX_MESSAGES);
+    }
+    out
+}
+
+/// The schema of `Problem.errors` (`#/components/schemas/FieldErrors`), from
+/// the bounds above.
+pub struct FieldErrorsSchema;
+
+impl utoipa::PartialSchema for FieldErrorsSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
+        let text = |max: usize| {
+            ObjectBuilder::new().schema_type(Type::String).max_length(Some(max)).pattern(Some(crate::api::rules::TEXT))
+        };
+        let messages = ArrayBuilder::new().items(text(MAX_MESSAGE)).min_items(Some(1)).max_items(Some(MAX_MESSAGES));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("Each invalid field (its path, such as `licenses[0].seats`) with its messages"))
+            .property_names(Some(text(MAX_FIELD_NAME)))
+            .max_properties(Some(MAX_FIELDS))
+            .additional_properties(Some(AdditionalProperties::RefOr(utoipa::openapi::RefOr::T(messages.into()))))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FieldErrorsSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "FieldErrors".into()
+    }
+}
+
 /// The problem+json body. Documented once in the spec as `Problem`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -164,15 +217,17 @@ pub struct Problem {
     pub title: String,
     #[schema(minimum = 100, maximum = 599)]
     pub status: u16,
-    // No `maxLength`: a 405's detail names the request's method, as long as the client sent it.
+    // Bounded when rendered (`bounded_text`): a 405's detail names the method
+    // the client sent, and serde's messages quote what it sent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    #[schema(max_length = 1000, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub detail: Option<String>,
     /// Stable SCREAMING_SNAKE code to switch on.
     #[schema(value_type = ErrorCode, example = "NOT_FOUND")]
     pub code: String,
     /// Field → messages (422 `VALIDATION_FAILED`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<FieldErrorsSchema>)]
     pub errors: Option<FieldErrors>,
     // A sane incoming `X-Request-Id` (1–64 of these characters), else a simple UUID.
     #[schema(max_length = 64, pattern = r"^[A-Za-z0-9._-]*$")]
@@ -351,9 +406,9 @@ impl ApiError {
             kind: problem_type(code),
             title: self.0.code.title().to_owned(),
             status: self.0.code.status().as_u16(),
-            detail: self.0.detail.clone(),
+            detail: self.0.detail.as_deref().map(|d| bounded_text(d, MAX_DETAIL)),
             code: code.to_owned(),
-            errors: self.0.errors.clone(),
+            errors: self.0.errors.as_ref().map(bounded_errors),
             request_id: telemetry::current_request_id(),
             extra: self.0.extra.clone(),
         }
@@ -499,6 +554,28 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_problem_repeats_what_the_client_sent_only_within_its_bounds() {
+        let mut errors = super::FieldErrors::new();
+        for i in 0..150 {
+            errors.insert(format!("f{i}\u{0}{}", "x".repeat(300)), vec!["m\u{1b}".repeat(400); 12]);
+        }
+        let detail = "D\u{7}".repeat(900);
+        let problem = super::ApiError::new(super::ErrorCode::ValidationFailed, detail).with_errors(errors).problem();
+        let errors = problem.errors.unwrap();
+        assert_eq!(errors.len(), super::MAX_FIELDS);
+        for (field, messages) in &errors {
+            assert!(field.chars().count() <= super::MAX_FIELD_NAME && !field.chars().any(char::is_control));
+            assert_eq!(messages.len(), super::MAX_MESSAGES);
+            assert!(
+                messages.iter().all(|m| m.chars().count() == super::MAX_MESSAGE && !m.chars().any(char::is_control))
+            );
+        }
+        let detail = problem.detail.unwrap();
+        assert_eq!(detail.chars().count(), super::MAX_DETAIL);
+        assert!(!detail.chars().any(char::is_control));
+    }
+
     use diesel::result::{DatabaseErrorKind, Error};
 
     use super::*;

@@ -21,7 +21,7 @@ use crate::error::Problem;
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
         contact(name = "license-server maintainers"),
     ),
-    servers((url = "/", description = "The server that serves this document")),
+    servers((url = "/", description = "The server that serves this document, in whichever environment it runs: local, staging or production")),
     // Schemas that only query parameters name (IntoParams does not register them).
     components(schemas(Problem, crate::ids::Id, crate::api::devices::DeviceStatusFilter)),
     modifiers(&SecuritySchemes),
@@ -53,7 +53,7 @@ impl Modify for SecuritySchemes {
         jwt.bearer_format = Some("JWT".into());
         jwt.description = Some(
             "Access token from `POST /api/v1/auth/login` (admin or license manager): a JWT handled as \
-             RFC 8725 (JSON Web Token Best Current Practices) asks. The server accepts only HS256, the \
+             RFC8725 (JSON Web Token Best Current Practices) asks. The server accepts only HS256, the \
              algorithm it signs with (never `none` nor one named by the token), requires and checks \
              `iss`, `aud`, `exp`, `iat` and `sub`, and issues tokens that live 15 minutes at most. \
              Treat the token as opaque."
@@ -132,6 +132,11 @@ pub fn rendered(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = serde_json::to_value(api).expect("the document serializes");
     state_input_rules(&mut doc);
     optional_bodies_are_objects(&mut doc);
+    // The one server is wherever this document is served from: public, in
+    // whichever environment it runs.
+    if let Some(server) = doc.pointer_mut("/servers/0").and_then(|s| s.as_object_mut()) {
+        server.insert("x-internal".into(), false.into());
+    }
     doc
 }
 
@@ -205,7 +210,11 @@ fn input_string_rules(schema: &mut serde_json::Value, field: &str, reached: &mut
     let free = !["pattern", "enum", "const"].iter().any(|k| object.contains_key(*k));
     if is_string && free {
         let pattern = match object.get("format").and_then(|f| f.as_str()) {
-            Some("date-time") => Some(rules::TIME_IN_RANGE),
+            Some("date-time") => {
+                // RFC 3339 with nanoseconds and an offset: 35 characters.
+                object.entry("maxLength").or_insert(35.into());
+                Some(rules::TIME_IN_RANGE)
+            }
             Some(_) => None,
             None if crate::api::extract::MULTI_LINE_FIELDS.contains(&field) => Some(rules::MULTI_LINE_TEXT),
             None => Some(rules::TEXT),
@@ -307,9 +316,11 @@ fn add_headers(status: &str, response: &mut utoipa::openapi::Response, set: Head
     });
     if status == "429" || status == "503" {
         let most = crate::ratelimit::MAX_BACKOFF.as_secs() as i64;
-        headers
-            .entry("Retry-After".into())
-            .or_insert_with(|| header("Seconds to wait before retrying", integer(KnownFormat::Int32, 1, most)));
+        // One definition, also over what a handler declared.
+        headers.insert(
+            "Retry-After".into(),
+            header("Seconds to wait before retrying", integer(KnownFormat::Int32, 1, most)),
+        );
     }
     if set.rate_limit {
         let burst = i64::from(u32::MAX);

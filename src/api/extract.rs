@@ -69,7 +69,7 @@ pub fn parse_json<T: DeserializeOwned + Validate + PartialSchema>(bytes: &[u8]) 
     let mut ignored: Vec<String> = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = if may_hold {
-        let mut note = |path: serde_ignored::Path| ignored.push(field_path(&path));
+        let mut note = |path: serde_ignored::Path| ignored.push(pointer(&path));
         serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note))
     } else {
         serde_path_to_error::deserialize(&mut de)
@@ -154,6 +154,18 @@ pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) 
     <Option<Whole> as serde::Deserialize>::deserialize(deserializer).map(|w| w.map(|w| w.0))
 }
 
+/// A field's place as a JSON pointer (`/licenses/0/x`): unlike the display
+/// path, it tells the empty key from the root.
+fn pointer(path: &serde_ignored::Path) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}/{index}", pointer(parent)),
+        Path::Map { parent, key } => format!("{}/{}", pointer(parent), key.replace('~', "~0").replace('/', "~1")),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => pointer(parent),
+    }
+}
+
 /// A field's path as problems name it (`licenses[0].product_code`).
 fn field_path(path: &serde_ignored::Path) -> String {
     use serde_ignored::Path;
@@ -203,19 +215,21 @@ fn refuse_control_characters_in(bytes: &[u8], ignored: &[String]) -> Result<(), 
         return Ok(()); // malformed: the parser answers 400
     };
     let mut errors = FieldErrors::new();
-    collect_control_characters(&value, "", false, ignored, &mut errors);
+    collect_control_characters(&value, ("", ""), false, ignored, &mut errors);
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
+/// `at` is the value's display path and its JSON pointer (what `ignored` holds).
 fn collect_control_characters(
     value: &serde_json::Value,
-    path: &str,
+    at: (&str, &str),
     multi_line: bool,
     ignored: &[String],
     out: &mut FieldErrors,
 ) {
     use serde_json::Value;
-    if !path.is_empty() && ignored.iter().any(|i| i == path) {
+    let (path, at_pointer) = at;
+    if ignored.iter().any(|i| i == at_pointer) {
         return;
     }
     match value {
@@ -225,13 +239,16 @@ fn collect_control_characters(
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                collect_control_characters(item, &format!("{path}[{i}]"), multi_line, ignored, out);
+                let at = (&*format!("{path}[{i}]"), &*format!("{at_pointer}/{i}"));
+                collect_control_characters(item, at, multi_line, ignored, out);
             }
         }
         Value::Object(fields) => {
             for (name, item) in fields {
                 let field = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
-                collect_control_characters(item, &field, MULTI_LINE_FIELDS.contains(&name.as_str()), ignored, out);
+                let inner = format!("{at_pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                let multi_line = MULTI_LINE_FIELDS.contains(&name.as_str());
+                collect_control_characters(item, (&field, &inner), multi_line, ignored, out);
             }
         }
         _ => {}
@@ -474,6 +491,8 @@ mod tests {
         let errors = err.problem().errors.unwrap();
         assert_eq!(errors.keys().collect::<Vec<_>>(), ["x.list[0]"], "an address may span lines");
         assert!(parse_json::<Sample>(nested.as_bytes()).is_ok(), "a field the type does not read is ignored");
+        let odd_keys = r#"{"name":"ok","seats":1,"":"\u0000","a/b~":["\u0001"]}"#;
+        assert!(parse_json::<Sample>(odd_keys.as_bytes()).is_ok(), "also under an empty key or one with / and ~");
         assert!(parse_json::<Sample>(r#"{"name":"caf\u00e9 \"quoted\"","seats":1}"#.as_bytes()).is_ok());
         let err = parse_json::<Sample>(br#"{"name":"a\u0000b"#).unwrap_err();
         assert_eq!(err.code(), ErrorCode::MalformedBody, "malformed stays 400");

@@ -162,7 +162,7 @@ pub struct UpdateManager {
     /// password. A customer id binds the account to that customer (it must
     /// manage no other customer's orders).
     #[serde(default, deserialize_with = "super::licenses::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::ids::Id>)]
     pub bound_customer_id: Option<Option<String>>,
 }
 

@@ -34,12 +34,13 @@ pub enum Role {
 pub struct AccountView {
     #[schema(value_type = crate::ids::Id)]
     pub id: String,
-    // An admin's name and e-mail may come from `admin create --name …` or the
-    // environment: the name is checked for nothing, the e-mail only by
-    // `ValidateEmail` (which lets control characters into a domain). Hence no
-    // bounds on `name` and a looser e-mail pattern; lengths: see `ManagerSummary`.
+    // Accounts made before `rules::email` may hold e-mails it now refuses
+    // (an internationalised domain, say): hence the looser pattern and length
+    // (see `ManagerSummary`). An admin's name is checked by `admin create`
+    // as a manager's is by the API.
     #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@]+$")]
     pub email: String,
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub name: String,
     pub role: Role,
     #[schema(min_length = 20, max_length = 30)]

@@ -464,7 +464,7 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
             ]
         })
     ),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; kept 24 hours per caller")),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, pattern = r"^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$", description = "1–255 visible ASCII characters; kept 24 hours per caller")),
     responses(
         (status = 201, description = "Created (or replayed for the same Idempotency-Key and body)", body = OrderView),
         (status = 404, description = "`NOT_FOUND`: `customer_id` or a license's `product_id`/`product_code` names nothing (`errors` names the field)", body = crate::error::Problem, content_type = "application/problem+json"),
