@@ -44,6 +44,7 @@ pub enum ErrorCode {
     OrderNumberTaken,
     AlreadyManager,
     LastManager,
+    OrderFull,
     SeatsInUse,
     SeatsExhausted,
     EmailTaken,
@@ -83,6 +84,7 @@ impl ErrorCode {
             | OrderNumberTaken
             | AlreadyManager
             | LastManager
+            | OrderFull
             | SeatsInUse
             | SeatsExhausted
             | EmailTaken
@@ -123,6 +125,7 @@ impl ErrorCode {
             OrderNumberTaken => "ORDER_NUMBER_TAKEN",
             AlreadyManager => "ALREADY_MANAGER",
             LastManager => "LAST_MANAGER",
+            OrderFull => "ORDER_FULL",
             SeatsInUse => "SEATS_IN_USE",
             SeatsExhausted => "SEATS_EXHAUSTED",
             EmailTaken => "EMAIL_TAKEN",
@@ -269,6 +272,11 @@ impl ApiError {
 
     pub fn not_found() -> Self {
         Self::new(ErrorCode::NotFound, "The resource does not exist.")
+    }
+
+    /// 409 `ORDER_FULL`: the order holds `max` of `what` already.
+    pub fn order_full(what: &str, max: usize) -> Self {
+        Self::new(ErrorCode::OrderFull, format!("The order holds {max} {what} already, as many as an order may."))
     }
 
     /// 404 for an id in the body that names nothing, with the field named

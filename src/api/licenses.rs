@@ -384,6 +384,7 @@ pub async fn get_license(
     responses(
         (status = 201, description = "Issued", body = LicenseView),
         (status = 404, description = "`NOT_FOUND`: `order_id`, `product_id` or `product_code` names nothing (`errors` names the field)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ORDER_FULL`: the order holds 100 licenses already", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -406,6 +407,11 @@ pub async fn create_license(
                 .transpose()?
                 .flatten()
                 .ok_or_else(|| ApiError::no_such("order_id", "order"))?;
+            crate::db::lock_row_for_update(conn, crate::db::LockableTable::Orders, &order.0.id)?;
+            let held = orders::license_counts(conn, std::slice::from_ref(&order.0.id))?;
+            if !crate::licensing::orders::may_add_license(held.get(&order.0.id).copied().unwrap_or(0)) {
+                return Err(ApiError::order_full("licenses", crate::licensing::orders::MAX_LICENSES));
+            }
             let product = terms.resolve_product(conn, "")?;
             let license = terms.issue(conn, &ctx, &order.0.id, &product, now)?;
             licenses::find(conn, &crate::repositories::scope::Scope::All, &license.id, now)?

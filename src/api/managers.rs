@@ -43,9 +43,12 @@ pub struct ManagerView {
     /// manager may be linked only to orders of that customer. `null`: unbound.
     #[schema(value_type = Option<crate::ids::Id>)]
     pub bound_customer_id: Option<String>,
-    /// The orders it manages.
-    // No `maxItems`: an account may manage any number of orders.
+    /// The orders it manages, by number: the first 100 (`order_count` tells
+    /// how many there are).
+    #[schema(max_items = 100)]
     pub orders: Vec<OrderRef>,
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    pub order_count: i64,
     #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
     #[schema(min_length = 20, max_length = 30)]
@@ -57,13 +60,17 @@ fn views(conn: &mut AnyConnection, rows: Vec<Account>) -> ApiResult<Vec<ManagerV
     let mut orders = accounts::orders_of(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .map(|a| ManagerView {
-            orders: orders
-                .remove(&a.id)
-                .unwrap_or_default()
+        .map(|a| {
+            let managed = orders.remove(&a.id).unwrap_or_default();
+            (a, managed.len() as i64, managed)
+        })
+        .map(|(a, order_count, managed)| ManagerView {
+            orders: managed
                 .into_iter()
+                .take(crate::licensing::orders::MAX_ORDER_REFS)
                 .map(|(id, number)| OrderRef { id, number })
                 .collect(),
+            order_count,
             id: a.id,
             email: a.email,
             name: a.name,

@@ -81,8 +81,10 @@ pub struct OrderView {
     #[schema(min_length = 20, max_length = 30)]
     pub created_at: DateTime<Utc>,
     pub customer: CustomerView,
-    // No `maxItems`: `POST /licenses` and `POST /orders/{id}/managers` add to an order without a cap.
+    // `licensing::orders`: every way into an order keeps these bounds.
+    #[schema(min_items = 1, max_items = 100)]
     pub licenses: Vec<LicenseView>,
+    #[schema(min_items = 1, max_items = 50)]
     pub managers: Vec<ManagerSummary>,
     /// Set on an idempotent replay: generated passwords are never stored, so
     /// they are not in this answer (an admin can issue new ones).
@@ -102,6 +104,7 @@ pub struct OrderListItem {
     pub customer: CustomerRef,
     #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     pub license_count: i64,
+    #[schema(min_items = 1, max_items = 100)]
     pub licenses: Vec<LicenseView>,
 }
 
@@ -711,7 +714,7 @@ pub struct AddedManager {
     ),
     responses(
         (status = 201, body = AddedManager),
-        (status = 409, description = "`ALREADY_MANAGER`; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support; admin callers: it is an admin's, said in `errors`); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ALREADY_MANAGER`; `ORDER_FULL`: the order names 50 managers already; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support; admin callers: it is an admin's, said in `errors`); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -759,6 +762,9 @@ pub async fn add_order_manager(
                     ErrorCode::AlreadyManager,
                     "This account is a manager of the order already.",
                 ));
+            }
+            if !crate::licensing::orders::may_add_manager(orders::manager_count(conn, &id)?) {
+                return Err(ApiError::order_full("managers", crate::licensing::orders::MAX_MANAGERS));
             }
             orders::add_manager(
                 conn,

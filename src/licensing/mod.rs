@@ -6,5 +6,6 @@ pub mod devices;
 pub mod keys;
 pub mod linking;
 pub mod offline;
+pub mod orders;
 pub mod privacy;
 pub mod signing;

@@ -46,7 +46,11 @@ async fn managers_are_listed_with_the_orders_they_manage() {
     let first = &list["items"][0];
     let mut keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["bound_customer_id", "created_at", "disabled", "email", "id", "name", "orders", "updated_at"]);
+    assert_eq!(
+        keys,
+        ["bound_customer_id", "created_at", "disabled", "email", "id", "name", "order_count", "orders", "updated_at"]
+    );
+    assert_eq!(first["order_count"], 2);
     assert_eq!(first["id"], a.manager_id.as_str());
     assert_eq!(first["name"], "Max Manager");
     assert_eq!(first["disabled"], false);

@@ -1244,3 +1244,29 @@ async fn expired_idempotency_keys_are_purged_when_a_new_key_is_reserved() {
     send(admin["access_token"].as_str().unwrap().to_owned(), "third", order("SO-P3")).await.assert_status(201);
     assert_eq!(count().await, 1, "only the new key is kept");
 }
+
+#[actix_web::test]
+async fn a_full_order_takes_no_further_license_or_manager() {
+    use license_server::licensing::orders::{MAX_LICENSES, MAX_MANAGERS};
+    let app = TestApp::spawn().await;
+    app.product("CAD").await;
+    let mut body = order_body("SO-1", "Acme", "CAD", "m0@acme.example");
+    body["licenses"] = json!(vec![json!({ "product_code": "CAD", "kind": "user_based", "seats": 1 }); MAX_LICENSES]);
+    body["managers"] =
+        json!((0..MAX_MANAGERS).map(|i| json!({ "email": format!("m{i}@acme.example") })).collect::<Vec<_>>());
+    let order = create(&app, body).await;
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(order["licenses"].as_array().unwrap().len(), MAX_LICENSES);
+
+    let license = json!({ "order_id": order_id, "product_code": "CAD", "kind": "computer_based", "seats": 1 });
+    app.post("/licenses", &app.admin_token, license).await.assert_problem(409, "ORDER_FULL");
+    let manager = json!({ "email": "one-more@acme.example" });
+    let path = format!("/orders/{order_id}/managers");
+    app.post(&path, &app.admin_token, manager).await.assert_problem(409, "ORDER_FULL");
+
+    let order = app.get(&format!("/orders/{order_id}"), &app.admin_token).await.assert_status(200).clone();
+    assert_eq!(order["licenses"].as_array().unwrap().len(), MAX_LICENSES, "nothing was added");
+    assert_eq!(order["managers"].as_array().unwrap().len(), MAX_MANAGERS);
+    assert_eq!(app.count_events("order_manager.added").await, MAX_MANAGERS as i64, "only the order's own");
+    assert_eq!(app.count_events("license.created").await, MAX_LICENSES as i64);
+}

@@ -160,3 +160,20 @@ fn the_query_bound_of_every_collection_is_the_one_it_checks() {
     }
     assert!(seen >= 7, "q on {seen} collections");
 }
+
+#[test]
+fn the_spec_states_the_bounds_of_an_order_as_licensing_keeps_them() {
+    use license_server::licensing::orders::{MAX_LICENSES, MAX_MANAGERS, MAX_ORDER_REFS};
+    let spec: serde_json::Value = serde_json::from_str(&license_server::openapi_json()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for (schema, property, max) in [
+        ("CreateOrder", "licenses", MAX_LICENSES),
+        ("CreateOrder", "managers", MAX_MANAGERS),
+        ("OrderView", "licenses", MAX_LICENSES),
+        ("OrderView", "managers", MAX_MANAGERS),
+        ("OrderListItem", "licenses", MAX_LICENSES),
+        ("ManagerView", "orders", MAX_ORDER_REFS),
+    ] {
+        assert_eq!(schemas[schema]["properties"][property]["maxItems"], max, "{schema}.{property}");
+    }
+}
