@@ -132,12 +132,40 @@ pub fn rendered(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = serde_json::to_value(api).expect("the document serializes");
     state_input_rules(&mut doc);
     optional_bodies_are_objects(&mut doc);
+    state_alternatives(&mut doc);
     // The one server is wherever this document is served from: public, in
     // whichever environment it runs.
     if let Some(server) = doc.pointer_mut("/servers/0").and_then(|s| s.as_object_mut()) {
         server.insert("x-internal".into(), false.into());
     }
     doc
+}
+
+/// Each body of `rules::ALTERNATIVES` takes exactly one of its ways: a
+/// `oneOf` whose branches need their fields non-null (and, where said, the
+/// others absent or null).
+fn state_alternatives(doc: &mut serde_json::Value) {
+    use serde_json::{Map, Value, json};
+    for (name, alternatives) in crate::api::rules::ALTERNATIVES {
+        let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")).and_then(|s| s.as_object_mut())
+        else {
+            panic!("rules::ALTERNATIVES names {name}, which the document lacks");
+        };
+        let branches: Vec<Value> = alternatives
+            .iter()
+            .map(|a| {
+                let mut properties = Map::new();
+                for field in a.needs {
+                    properties.insert((*field).into(), json!({ "not": { "type": "null" } }));
+                }
+                for field in a.forbids {
+                    properties.insert((*field).into(), json!({ "type": "null" }));
+                }
+                json!({ "required": a.needs, "properties": properties })
+            })
+            .collect();
+        schema.insert("oneOf".into(), branches.into());
+    }
 }
 
 /// An optional body (`OptionalJson`) is absent or an object, never `null`:

@@ -611,7 +611,12 @@ pub struct ValidateRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct OfflineRequest {
     #[validate(length(min = 1, max = 8192, message = "must be 1 to 8192 characters"))]
-    #[schema(min_length = 1, max_length = 8192)]
+    /// The request file, base64 (its contents are the software's: see the contract).
+    #[schema(
+        min_length = 1,
+        max_length = 8192,
+        pattern = r"^\uFEFF*[A-Za-z0-9+/= \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$"
+    )]
     pub request: String,
     #[validate(custom(function = "super::rules::nonce"))]
     #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]{1,64}$")]

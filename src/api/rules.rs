@@ -46,8 +46,43 @@ pub const OPTIONAL_EMAIL: &str = r"^(?:[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-
 /// A time within 1970–9999 (the year part of an RFC 3339 date-time).
 pub const TIME_IN_RANGE: &str = r"^(?:19[7-9][0-9]|[2-9][0-9]{3})-";
 
+/// The characters of an offline request file as `licensing::offline` reads
+/// it: base64 (RFC 4648, with padding) that may be wrapped with spaces and
+/// start with byte-order marks. (Whether it decodes to a request file, only
+/// decoding tells.)
+pub const REQUEST_FILE: &str = r"^\uFEFF*[A-Za-z0-9+/= \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$";
+
 /// The longest e-mail address (RFC 5321's path limit less the brackets).
 pub const EMAIL_MAX: usize = 254;
+
+/// One way to fill a body whose fields go together: `needs` must be there
+/// (not `null`), `forbids` must be absent or `null`.
+pub struct Alternative {
+    pub needs: &'static [&'static str],
+    pub forbids: &'static [&'static str],
+}
+
+const fn either(needs: &'static [&'static str]) -> Alternative {
+    Alternative { needs, forbids: &[] }
+}
+
+/// Bodies that take exactly one of their alternatives, by schema name: what
+/// the handlers check when they pick a product, a customer or a credential,
+/// stated in the spec as a `oneOf` by `openapi::rendered`
+/// (`tests/api/input_rules.rs` sends each schema's bodies with none and with
+/// two of them).
+pub const ALTERNATIVES: &[(&str, &[Alternative])] = &[
+    ("LicenseTerms", &[either(&["product_id"]), either(&["product_code"])]),
+    ("CreateOrder", &[either(&["customer"]), either(&["customer_id"])]),
+    ("ValidateRequest", &[either(&["activation_token"]), either(&["license_key"])]),
+    (
+        "ActivateRequest",
+        &[
+            Alternative { needs: &["license_key"], forbids: &["email", "password"] },
+            Alternative { needs: &["email", "password"], forbids: &[] },
+        ],
+    ),
+];
 
 static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(EMAIL).expect("EMAIL is a valid pattern"));
 
@@ -174,6 +209,11 @@ mod tests {
         agrees(NONCE, |s| nonce(s).is_ok());
         agrees(CODE, |s| code(s).is_ok());
         agrees(crate::ids::PATTERN, |s| id(s).is_ok());
+        // A request file: every string the pattern refuses, decoding refuses.
+        let file = Regex::new(REQUEST_FILE).expect("a valid pattern");
+        for s in corpus().iter().filter(|s| !file.is_match(s) && !s.chars().any(|c| refused(c, false))) {
+            assert!(crate::licensing::offline::decode_request(s).is_err(), "{s:?}");
+        }
         agrees(OPTIONAL_EMAIL, |s| optional_email(s).is_ok());
     }
 

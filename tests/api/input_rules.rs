@@ -254,3 +254,42 @@ async fn sort_names_a_field_exactly() {
         crate::helpers::assert_field_error(&answer, "sort");
     }
 }
+
+/// The bodies of `rules::ALTERNATIVES` with none of their ways, or two, are
+/// refused (the spec's `oneOf` says so) and change nothing.
+#[actix_web::test]
+async fn a_body_with_none_or_two_of_its_alternatives_is_refused() {
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-1", "max@acme.example").await;
+    let customer_id = c.order["customer"]["id"].clone();
+    let order = |extra: Value| {
+        let mut body = json!({
+            "number": "SO-2",
+            "licenses": [{ "product_code": "CODE-SO-1", "kind": "user_based", "seats": 1 }],
+            "managers": [{ "email": "max@acme.example" }],
+        });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for extra in [json!({}), json!({ "customer": { "company": "Acme" }, "customer_id": customer_id })] {
+        let answer = app.post("/orders", &app.admin_token, order(extra)).await;
+        assert_eq!(answer.status, 422, "{}", answer.text);
+    }
+    let hw = json!({ "hardware_id": "hw-1" });
+    let with = |extra: Value| {
+        let mut body = hw.clone();
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let validations = [with(json!({})), with(json!({ "activation_token": "lat_x", "license_key": "AAAAA" }))];
+    for body in validations {
+        let answer = app.call(Method::POST, "/client/validate", None, Some(body)).await;
+        assert_eq!(answer.status, 422, "{}", answer.text);
+    }
+    for body in [with(json!({})), with(json!({ "email": "max@acme.example", "license_key": null }))] {
+        let answer = app.call(Method::POST, "/client/activate", None, Some(body)).await;
+        assert!(answer.status.is_client_error(), "{}", answer.text);
+    }
+    assert_eq!(app.get("/orders", &app.admin_token).await.assert_status(200)["total"], 1);
+    assert_eq!(app.count_events("device.activated").await + app.count_events("license_user.activated").await, 0);
+}

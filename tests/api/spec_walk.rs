@@ -21,6 +21,11 @@ pub fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
 /// The non-null variant of a nullable schema (`oneOf [X, null]`, `type: [T, "null"]`).
 pub fn non_null<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
     let schema = resolve(spec, schema);
+    // A schema with a type or properties of its own is the object; its
+    // combinators only constrain it (`rules::ALTERNATIVES`).
+    if schema.get("type").is_some() || schema.get("properties").is_some() {
+        return schema;
+    }
     for combinator in ["oneOf", "anyOf", "allOf"] {
         if let Some(variants) = schema.get(combinator).and_then(Value::as_array) {
             let variant = variants.iter().find(|v| v["type"] != "null").expect("a non-null variant");
