@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod client;
 mod cluster;
+mod contract_page;
 mod customers;
 mod dashboard;
 mod devices;
