@@ -388,6 +388,41 @@ fn parse_token(token: &str) -> Option<Token> {
     }
 }
 
+/// The 409 of an activation as the spec shows it: a problem with the members
+/// its code adds (built by [`seats_exhausted`] and the user-lease check; this
+/// type only documents them).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ActivationConflict {
+    #[serde(flatten)]
+    problem: crate::error::Problem,
+    /// `SEATS_EXHAUSTED`: the license's seats …
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    seats: Option<i32>,
+    /// … and how many are taken.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    seats_used: Option<i64>,
+    /// `SEATS_EXHAUSTED`: who can free a seat (the order's enabled managers).
+    #[schema(max_items = 50)]
+    managers: Option<Vec<SeatContact>>,
+    /// `SEATS_EXHAUSTED`: the license.
+    #[schema(value_type = Option<crate::ids::Id>)]
+    license_id: Option<String>,
+    /// `USER_ALREADY_ACTIVE`: when the other activation's lease runs out.
+    #[schema(max_length = 35)]
+    lease_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A license manager the software can show in its "all seats taken" dialog.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SeatContact {
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    name: String,
+    #[schema(max_length = 502, pattern = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[^@\x00-\x1F\x7F-\x9F]+$")]
+    email: String,
+}
+
 fn seats_exhausted(conn: &mut AnyConnection, license: &License, used: i64) -> ApiError {
     let managers: Vec<serde_json::Value> = orders::managers(conn, &license.order_id)
         .unwrap_or_default()
@@ -682,7 +717,7 @@ fn echo_hardware_id(req: &HttpRequest, hardware_id: &str) {
         (status = 200, description = "Activated", body = ActivateResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong key, e-mail or password (no hint which)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`SUSPENDED` or `EXPIRED`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`SEATS_EXHAUSTED` (with `seats`, `seats_used`, `managers`), `USER_ALREADY_ACTIVE` (with `lease_expires_at`), `LICENSE_AMBIGUOUS`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`SEATS_EXHAUSTED` (with `seats`, `seats_used`, `managers`), `USER_ALREADY_ACTIVE` (with `lease_expires_at`), `LICENSE_AMBIGUOUS`", body = ActivationConflict, content_type = "application/problem+json"),
         (status = 429, description = "`RATE_LIMITED`: too many failed attempts; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(())

@@ -234,6 +234,44 @@ fn check_fields<'a>(
     }
 }
 
+/// Where the spec knowingly differs from API.md, each with why; a mismatch
+/// line starting with one of these is not reported. An entry that matches
+/// nothing fails its test, so the list can only shrink.
+const DEVIATIONS: &[(&str, &str)] = &[
+    ("GET /api/v1/webhook-endpoints", "webhooks are issue 10, the next but one; the page describes them already"),
+    ("POST /api/v1/webhook-endpoints", "webhooks are issue 10"),
+    ("PATCH /api/v1/webhook-endpoints", "webhooks are issue 10"),
+    ("DELETE /api/v1/webhook-endpoints", "webhooks are issue 10"),
+    (
+        "GET /ready answer 503",
+        "a load balancer's probe answers its check in a body of its own (Readiness), not a problem",
+    ),
+    ("GET /api/v1/orders/{order_id}/managers: no query parameter `q`", "no search over an order's managers yet"),
+    ("GET /api/v1/api-keys: no query parameter `q`", "no search over API keys yet"),
+    (
+        "GET /api/v1/events: no query parameter `q`",
+        "events are filtered by order, license, action and time, not searched",
+    ),
+];
+
+/// The mismatches no deviation explains; panics on a deviation that explains none.
+fn unexplained(mismatches: Vec<String>, test: &str) -> Vec<String> {
+    let (known, rest): (Vec<String>, Vec<String>) =
+        mismatches.into_iter().partition(|m| DEVIATIONS.iter().any(|(prefix, _)| m.starts_with(prefix)));
+    let relevant = match test {
+        "operations" => |p: &str| p.contains("webhook"),
+        "fields" => |p: &str| p.contains(" answer "),
+        _ => |p: &str| p.contains("query parameter"),
+    };
+    for (prefix, why) in DEVIATIONS.iter().filter(|(p, _)| relevant(p)) {
+        assert!(
+            known.iter().any(|m| m.starts_with(prefix)),
+            "DEVIATIONS: `{prefix}` ({why}) no longer applies: drop it"
+        );
+    }
+    rest
+}
+
 #[test]
 fn every_operation_the_contract_page_names_is_in_the_spec() {
     let Some((contract, spec)) = contract_and_spec() else { return };
@@ -253,6 +291,7 @@ fn every_operation_the_contract_page_names_is_in_the_spec() {
             _ => {}
         }
     }
+    let mismatches = unexplained(mismatches, "operations");
     assert!(mismatches.is_empty(), "operations of API.md and the spec disagree:\n{}", mismatches.join("\n"));
 }
 
@@ -352,11 +391,8 @@ fn every_field_the_contract_page_names_is_in_the_spec() {
             check_fields(&spec, schema, object.fields.iter().map(|(l, f)| (*l, f)), &what, &mut mismatches);
         }
     }
-    assert!(
-        mismatches.is_empty(),
-        "fields of API.md the spec lacks:\n{}",
-        mismatches.into_iter().collect::<Vec<_>>().join("\n")
-    );
+    let mismatches = unexplained(mismatches.into_iter().collect(), "fields");
+    assert!(mismatches.is_empty(), "fields of API.md the spec lacks:\n{}", mismatches.join("\n"));
 }
 
 #[test]
@@ -383,5 +419,6 @@ fn every_query_parameter_the_contract_page_names_is_in_the_spec() {
             mismatches.push(format!("{} {path}: no query parameter `{name}` (API.md line {line})", op.method));
         }
     }
+    let mismatches = unexplained(mismatches, "query");
     assert!(mismatches.is_empty(), "query parameters of API.md the spec lacks:\n{}", mismatches.join("\n"));
 }
