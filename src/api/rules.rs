@@ -62,19 +62,33 @@ pub struct Alternative {
     pub forbids: &'static [&'static str],
 }
 
-const fn either(needs: &'static [&'static str]) -> Alternative {
-    Alternative { needs, forbids: &[] }
-}
-
 /// Bodies that take exactly one of their alternatives, by schema name: what
 /// the handlers check when they pick a product, a customer or a credential,
 /// stated in the spec as a `oneOf` by `openapi::rendered`
 /// (`tests/api/input_rules.rs` sends each schema's bodies with none and with
 /// two of them).
 pub const ALTERNATIVES: &[(&str, &[Alternative])] = &[
-    ("LicenseTerms", &[either(&["product_id"]), either(&["product_code"])]),
-    ("CreateOrder", &[either(&["customer"]), either(&["customer_id"])]),
-    ("ValidateRequest", &[either(&["activation_token"]), either(&["license_key"])]),
+    (
+        "LicenseTerms",
+        &[
+            Alternative { needs: &["product_id"], forbids: &["product_code"] },
+            Alternative { needs: &["product_code"], forbids: &["product_id"] },
+        ],
+    ),
+    (
+        "CreateOrder",
+        &[
+            Alternative { needs: &["customer"], forbids: &["customer_id"] },
+            Alternative { needs: &["customer_id"], forbids: &["customer"] },
+        ],
+    ),
+    (
+        "ValidateRequest",
+        &[
+            Alternative { needs: &["activation_token"], forbids: &["license_key"] },
+            Alternative { needs: &["license_key"], forbids: &["activation_token"] },
+        ],
+    ),
     (
         "ActivateRequest",
         &[
