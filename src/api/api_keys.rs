@@ -78,21 +78,22 @@ pub struct CreateApiKey {
     pub name: String,
 }
 
-/// The api keys collection: newest first, no other order, no search.
+/// The api keys collection: newest first, no other order, `q` over name and prefix.
 pub struct ApiKeys;
 
 impl super::Collection for ApiKeys {
     type Field = ();
     const SORTS: &'static [(&'static str, ())] = &[("created_at", ())];
     const DEFAULT: Sort<()> = Sort { field: (), descending: true };
-    const SEARCH: Option<&'static str> = None;
+    const SEARCH: Option<&'static str> = Some("name and prefix");
 }
 
 /// The API keys in use.
 ///
 /// Admins only. Revoked keys are not listed; the secret is never shown again
-/// (`key` is null), so `name` and `prefix` tell the keys apart. Newest first;
-/// `sort=created_at` for oldest first.
+/// (`key` is null), so `name` and `prefix` tell the keys apart; `q` searches
+/// both (a substring, ignoring case). Newest first; `sort=created_at` for
+/// oldest first.
 #[utoipa::path(
     tag = "api-keys",
     params(ListParams<ApiKeys>),
@@ -105,8 +106,9 @@ pub async fn list_api_keys(
     _admin: Admin,
     params: Query<ListParams<ApiKeys>>,
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
-    let (page, sort, _) = params.resolve()?;
-    let keys = state.db.run(move |conn| Ok(api_keys::list_active(conn, sort.descending, page)?)).await?;
+    let (page, sort, q) = params.resolve()?;
+    let q = q.map(str::to_owned);
+    let keys = state.db.run(move |conn| Ok(api_keys::list_active(conn, q.as_deref(), sort.descending, page)?)).await?;
     Ok(web::Json(Page::new(keys, page, |k| ApiKeyView::new(k, None))))
 }
 

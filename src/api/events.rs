@@ -119,7 +119,8 @@ pub struct EventFilters {
     pub since: Option<DateTime<Utc>>,
 }
 
-/// The events collection: newest first, no other order, no search.
+/// The events collection: newest first, no other order, `q` over action, actor
+/// e-mail, hardware id and subject id.
 pub struct Events;
 
 impl super::Collection for Events {
@@ -127,14 +128,16 @@ impl super::Collection for Events {
     const SORTS: &'static [(&'static str, ())] = &[("at", ())];
     const DEFAULT: crate::repositories::list::Sort<()> =
         crate::repositories::list::Sort { field: (), descending: true };
-    const SEARCH: Option<&'static str> = None;
+    const SEARCH: Option<&'static str> = Some("action, actor e-mail, hardware id and subject id");
 }
 
 /// The audit trail, newest first (`sort=at` for oldest first).
 ///
 /// For admins (every event) and license managers (the events of the orders
 /// they manage); a shop API key gets 403 `FORBIDDEN`. Filter by `order_id`,
-/// `license_id`, an exact `action` (such as `device.activated`) and `since`.
+/// `license_id`, an exact `action` (such as `device.activated`) and `since`;
+/// `q` searches action, actor e-mail, hardware id and subject id (a substring,
+/// ignoring case).
 /// A manager sees `ip` only for managers and the software; for admin and shop
 /// actors it is null.
 #[utoipa::path(
@@ -150,7 +153,8 @@ pub async fn list_events(
     params: Query<ListParams<Events>>,
     filters: Query<EventFilters>,
 ) -> ApiResult<web::Json<Page<EventView>>> {
-    let (page, sort, _) = params.resolve()?;
+    let (page, sort, q) = params.resolve()?;
+    let q = q.map(str::to_owned);
     let filters = filters.into_inner();
     let order_id = filters.order_id.as_deref().map(ids::parse);
     let license_id = filters.license_id.as_deref().map(ids::parse);
@@ -165,6 +169,9 @@ pub async fn list_events(
         since: filters.since.map(|t| t.naive_utc()),
     };
     let scope = scope_of(&caller.0);
-    let rows = state.db.run(move |conn| Ok(events::list(conn, &scope, &filter, !sort.descending, page)?)).await?;
+    let rows = state
+        .db
+        .run(move |conn| Ok(events::list(conn, &scope, &filter, q.as_deref(), !sort.descending, page)?))
+        .await?;
     Ok(web::Json(Page::new(rows, page, |e| EventView::seen_by(e, &caller.0))))
 }

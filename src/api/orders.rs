@@ -650,14 +650,15 @@ impl super::Collection for OrderManagers {
         ("name", orders::ManagerSort::Name),
     ];
     const DEFAULT: Sort<orders::ManagerSort> = Sort { field: orders::ManagerSort::CreatedAt, descending: true };
-    const SEARCH: Option<&'static str> = None;
+    const SEARCH: Option<&'static str> = Some("e-mail and name");
 }
 
 /// The license managers of an order.
 ///
 /// For admins, the shop's API key and the order's own managers (any other
 /// order is 404 to a manager). A manager's `id` is its account id; `sort`
-/// takes `created_at` (when added; default, newest first), `email` or `name`.
+/// takes `created_at` (when added; default, newest first), `email` or `name`;
+/// `q` searches e-mail and name (a substring, ignoring case).
 #[utoipa::path(
     tag = "orders",
     params(("order_id" = String, Path, description = "Order id"), ListParams<OrderManagers>),
@@ -672,13 +673,14 @@ pub async fn list_order_managers(
     params: Query<ListParams<OrderManagers>>,
 ) -> ApiResult<web::Json<Page<ManagerSummary>>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
-    let (page, sort, _) = params.resolve()?;
+    let (page, sort, q) = params.resolve()?;
+    let q = q.map(str::to_owned);
     let scope = scope_of(&caller.0);
     let managers = state
         .db
         .run(move |conn| {
             orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
-            Ok(orders::managers_page(conn, &id, sort, page)?)
+            Ok(orders::managers_page(conn, &id, q.as_deref(), sort, page)?)
         })
         .await?;
     Ok(web::Json(Page::new(managers, page, ManagerSummary::of)))

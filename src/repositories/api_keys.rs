@@ -1,7 +1,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use super::list::{Page, PageRequest};
+use super::list::{Page, PageRequest, contains_pattern, lower};
 use crate::db::AnyConnection;
 use crate::db::schema::api_keys;
 use crate::models::api_keys::ApiKey;
@@ -27,9 +27,27 @@ pub fn insert(conn: &mut AnyConnection, key: &ApiKey) -> QueryResult<()> {
     diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
 }
 
-/// Keys not revoked, by creation (newest first when `descending`).
-pub fn list_active(conn: &mut AnyConnection, descending: bool, page: PageRequest) -> QueryResult<Page<ApiKey>> {
-    let active = || api_keys::table.filter(api_keys::revoked_at.is_null());
+/// Keys not revoked, by creation (newest first when `descending`); `q` over
+/// name and prefix.
+pub fn list_active(
+    conn: &mut AnyConnection,
+    q: Option<&str>,
+    descending: bool,
+    page: PageRequest,
+) -> QueryResult<Page<ApiKey>> {
+    let active = || {
+        let mut query = api_keys::table.filter(api_keys::revoked_at.is_null()).into_boxed();
+        if let Some(q) = q {
+            let pattern = contains_pattern(q);
+            query = query.filter(
+                lower(api_keys::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(api_keys::key_prefix).like(pattern).escape('\\')),
+            );
+        }
+        query
+    };
     let total = active().count().get_result(conn)?;
     let query = active().select(ApiKey::as_select()).limit(page.per_page).offset(page.offset());
     let items = if descending {

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::list::{Page, PageRequest};
+use super::list::{Page, PageRequest, contains_pattern, lower};
 use super::scope::{Scope, managed_orders};
 use crate::db::AnyConnection;
 use crate::db::schema::audit_events;
@@ -18,11 +18,12 @@ pub struct EventFilter {
 }
 
 /// Events visible in `scope` (a manager: those of its orders), newest first
-/// unless `ascending`.
+/// unless `ascending`; `q` over action, actor e-mail, hardware id and subject id.
 pub fn list(
     conn: &mut AnyConnection,
     scope: &Scope,
     filter: &EventFilter,
+    q: Option<&str>,
     ascending: bool,
     page: PageRequest,
 ) -> QueryResult<Page<AuditEvent>> {
@@ -42,6 +43,19 @@ pub fn list(
         }
         if let Some(since) = filter.since {
             query = query.filter(audit_events::at.ge(since));
+        }
+        if let Some(q) = q {
+            let pattern = contains_pattern(q);
+            // The nullable columns: `lower(NULL) LIKE …` is NULL, so a missing
+            // value matches nothing and the others still may.
+            query = query.filter(
+                lower(audit_events::action)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(audit_events::actor_email.assume_not_null()).like(pattern.clone()).escape('\\'))
+                    .or(lower(audit_events::hardware_id.assume_not_null()).like(pattern.clone()).escape('\\'))
+                    .or(lower(audit_events::subject_id.assume_not_null()).like(pattern).escape('\\')),
+            );
         }
         query
     };

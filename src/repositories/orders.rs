@@ -104,17 +104,32 @@ pub enum ManagerSort {
     Name,
 }
 
-/// A page of an order's managers.
+/// A page of an order's managers; `q` over e-mail and name.
 pub fn managers_page(
     conn: &mut AnyConnection,
     order_id: &str,
+    q: Option<&str>,
     sort: Sort<ManagerSort>,
     page: PageRequest,
 ) -> QueryResult<Page<Account>> {
-    let of_order =
-        || order_managers::table.inner_join(accounts::table).filter(order_managers::order_id.eq(order_id.to_owned()));
+    let of_order = || {
+        let mut query = order_managers::table
+            .inner_join(accounts::table)
+            .filter(order_managers::order_id.eq(order_id.to_owned()))
+            .into_boxed();
+        if let Some(q) = q {
+            let pattern = contains_pattern(q);
+            query = query.filter(
+                lower(accounts::email)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(accounts::name).like(pattern).escape('\\')),
+            );
+        }
+        query
+    };
     let total = of_order().count().get_result(conn)?;
-    let query = of_order().select(Account::as_select()).into_boxed();
+    let query = of_order().select(Account::as_select());
     let query = match (sort.field, sort.descending) {
         (ManagerSort::CreatedAt, false) => query.order((order_managers::created_at.asc(), accounts::id.asc())),
         (ManagerSort::CreatedAt, true) => query.order((order_managers::created_at.desc(), accounts::id.desc())),

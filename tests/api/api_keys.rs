@@ -5,7 +5,7 @@ use license_server::models::audit_events::AuditEvent;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, TestApp, assert_rfc3339_utc, audit_events};
+use crate::helpers::{ADMIN_EMAIL, TestApp, assert_rfc3339_utc, audit_events, enc};
 
 /// Creates a key named `name` and returns the whole create answer.
 async fn create(app: &TestApp, name: &str) -> Value {
@@ -341,6 +341,46 @@ async fn the_list_sorts_by_created_at_both_ways() {
 
     assert_eq!(names(&items(ascending.assert_status(200))), ["first", "second", "third"]);
     assert_eq!(names(&items(descending.assert_status(200))), ["third", "second", "first"]);
+}
+
+#[actix_web::test]
+async fn the_list_is_searched_by_name_and_prefix() {
+    let app = TestApp::spawn().await;
+    let mut created = Vec::new();
+    for name in ["Web Shop 50% off", "web shop 50x off", "a_b", "axb", "Backup"] {
+        created.push(create(&app, name).await);
+        app.state.clock.advance(1);
+    }
+    let revoked = create(&app, "web shop old").await;
+    app.delete(&path_of(&revoked), &app.admin_token).await;
+    let found = |q: String| {
+        let app = &app;
+        async move {
+            let answer = app.get(&format!("/api-keys?sort=created_at&q={}", enc(&q)), &app.admin_token).await;
+            let listed = names(&items(answer.assert_status(200)));
+            assert_eq!(answer.body["total"], listed.len(), "{q}: the total counts the matches");
+            listed
+        }
+    };
+
+    // The name, case-insensitive, a substring, trimmed; revoked keys stay out.
+    assert_eq!(found(" WEB SHOP ".into()).await, ["Web Shop 50% off", "web shop 50x off"]);
+    assert_eq!(found("backup".into()).await, ["Backup"]);
+    // The prefix, in any case.
+    let prefix = created[3]["prefix"].as_str().unwrap();
+    assert_eq!(found(prefix.to_uppercase()).await, ["axb"]);
+    assert_eq!(found(prefix[4..].to_owned()).await, ["axb"]);
+    // Not the secret beyond the prefix.
+    let secret = key_of(&created[3]);
+    assert!(found(secret[20..36].to_owned()).await.is_empty());
+    // `%` and `_` are literal, not LIKE wildcards.
+    assert_eq!(found("50%".into()).await, ["Web Shop 50% off"]);
+    assert_eq!(found("%".into()).await, ["Web Shop 50% off"]);
+    assert_eq!(found("a_b".into()).await, ["a_b"]);
+    assert!(found("nothing".into()).await.is_empty());
+    let page = app.get("/api-keys?q=shop&per_page=1", &app.admin_token).await;
+    assert_eq!(page.assert_status(200)["total"], 2, "the total counts every match, not the page");
+    assert_eq!(items(&page.body).len(), 1);
 }
 
 #[actix_web::test]

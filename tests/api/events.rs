@@ -193,6 +193,77 @@ async fn events_filter_by_order_license_action_and_since() {
 }
 
 #[actix_web::test]
+async fn events_are_searched_by_action_actor_hardware_and_subject() {
+    let app = TestApp::spawn().await;
+    let a = app.order("SO-A", "max@a.example").await;
+    let b = app.order("SO-B", "eve@b.example").await;
+    app.patch(&format!("/licenses/{}", a.computer_license_id), &app.admin_token, json!({ "seats": 4 }))
+        .await
+        .assert_status(200);
+    let key = a.order["licenses"][1]["key"].as_str().unwrap();
+    for hardware_id in ["pc_1", "pcx1", "50%pc", "50xpc"] {
+        app.call(
+            Method::POST,
+            "/client/activate",
+            None,
+            Some(json!({ "license_key": key, "hardware_id": hardware_id })),
+        )
+        .await
+        .assert_status(200);
+        app.state.clock.advance(1);
+    }
+    let user = add_user(&app, &a, "anna@a.example").await["user"]["id"].as_str().unwrap().to_owned();
+    add_user(&app, &b, "bert@b.example").await;
+    let token = &app.admin_token;
+    let found = |token: String, q: &'static str| {
+        let app = &app;
+        async move {
+            let answer = events(app, &token, &format!("q={}", enc(q))).await;
+            assert_eq!(answer["total"], items(&answer).len(), "{q}: the total counts the matches");
+            answer
+        }
+    };
+    let hardware = |list: &Value| -> Vec<String> {
+        items(list).iter().map(|e| e["hardware_id"].as_str().unwrap_or("-").to_owned()).collect()
+    };
+
+    // The hardware id; `%` and `_` are literal, not LIKE wildcards.
+    let pc_1 = found(token.clone(), "PC_1").await;
+    assert_eq!(actions(&pc_1), ["device.activated"]);
+    assert_eq!(hardware(&pc_1), ["pc_1"]);
+    assert_eq!(hardware(&found(token.clone(), "50%").await), ["50%pc"]);
+    assert_eq!(hardware(&found(token.clone(), "%").await), ["50%pc"]);
+    assert_eq!(hardware(&found(token.clone(), "pc").await), ["50xpc", "50%pc", "pcx1", "pc_1"]);
+    // The action, in any case; `e_u` is in `license_user` but not in `license.updated`.
+    let created = found(token.clone(), " License_User.CREATED ").await;
+    assert_eq!(actions(&created), ["license_user.created", "license_user.created"]);
+    assert!(events(&app, token, "").await.to_string().contains("license.updated"));
+    let e_u = found(token.clone(), "e_u").await;
+    assert!(!actions(&e_u).is_empty());
+    assert!(actions(&e_u).iter().all(|a| a.starts_with("license_user.")), "{e_u}");
+    // The actor's e-mail.
+    let by_max = found(token.clone(), "MAX@A.example").await;
+    assert_eq!(actions(&by_max), ["license_user.created"]);
+    assert_eq!(by_max["items"][0]["actor"]["email"], "max@a.example");
+    // The subject.
+    let about = events(&app, token, &format!("q={}", user.to_uppercase())).await;
+    assert_eq!(actions(&about), ["license_user.created"]);
+    assert_eq!(about["items"][0]["subject_id"], user.as_str());
+    // Not the details: the added user's e-mail is only there.
+    assert_eq!(found(token.clone(), "anna@a.example").await["total"], 0);
+    // With the other filters, and a page's total counts every match.
+    let of_b = events(&app, token, &format!("q=license_user&order_id={}", b.order_id)).await;
+    assert_eq!(of_b["total"], 1);
+    let page = app.get("/events?q=pc&per_page=1", token).await;
+    assert_eq!(page.assert_status(200)["total"], 4);
+    assert_eq!(items(&page.body).len(), 1);
+    // A manager searches only the events of its orders.
+    assert_eq!(found(b.manager_token.clone(), "pc").await["total"], 0);
+    assert_eq!(actions(&found(b.manager_token.clone(), "license_user").await), ["license_user.created"]);
+    assert_eq!(found(b.manager_token.clone(), "max@a.example").await["total"], 0);
+}
+
+#[actix_web::test]
 async fn invalid_filters_are_422() {
     let app = TestApp::spawn().await;
     let token = &app.admin_token;

@@ -1204,6 +1204,59 @@ async fn an_orders_managers_are_a_page_newest_first_by_default() {
 }
 
 #[actix_web::test]
+async fn an_orders_managers_are_searched_by_email_and_name() {
+    let app = TestApp::spawn().await;
+    let c = app.order("SO-1", "max@acme.example").await;
+    let other = app.order("SO-2", "anna@other.example").await;
+    let path = format!("/orders/{}/managers", c.order_id);
+    for (email, name) in [
+        ("zoe@acme.example", "Zoe 50% Off"),
+        ("ida@acme.example", "Ida 50x Off"),
+        ("a_b@acme.example", "Ab"),
+        ("axb@acme.example", "Axb"),
+    ] {
+        app.post(&path, &app.admin_token, json!({ "email": email, "name": name })).await.assert_status(201);
+    }
+    let found = |query: String| {
+        let (app, path, token) = (&app, &path, c.manager_token.clone());
+        async move {
+            let answer = app.get(&format!("{path}?sort=email&{query}"), &token).await;
+            answer.assert_status(200);
+            let emails: Vec<String> = answer.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["email"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(answer.body["total"], emails.len(), "{query}: total counts the matches");
+            emails
+        }
+    };
+
+    // E-mail and name, case-insensitive, a substring, trimmed.
+    assert_eq!(found(format!("q={}", enc(" ZOE "))).await, ["zoe@acme.example"]);
+    assert_eq!(found("q=max%20manager".into()).await, ["max@acme.example"]);
+    assert_eq!(
+        found("q=ACME.example".into()).await,
+        ["a_b@acme.example", "axb@acme.example", "ida@acme.example", "max@acme.example", "zoe@acme.example"]
+    );
+    let page = app.get(&format!("{path}?q=off&per_page=1"), &app.admin_token).await;
+    assert_eq!(page.assert_status(200)["total"], 2, "the total counts every match, not the page");
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+    // Only the managers of this order: another order's manager does not match.
+    assert!(found("q=anna".into()).await.is_empty());
+    // `%` and `_` are literal, not LIKE wildcards.
+    assert_eq!(found(format!("q={}", enc("50%"))).await, ["zoe@acme.example"]);
+    assert_eq!(found(format!("q={}", enc("a_b"))).await, ["a_b@acme.example"]);
+    assert_eq!(found(format!("q={}", enc("%"))).await, ["zoe@acme.example"]);
+    assert_eq!(found(format!("q={}", enc("_"))).await, ["a_b@acme.example"]);
+    // A manager of another order still gets 404, with or without `q`.
+    let foreign = app.get(&format!("{path}?q=acme"), &other.manager_token).await;
+    foreign.assert_problem(404, "NOT_FOUND");
+    assert!(!foreign.text.contains("acme.example"));
+}
+
+#[actix_web::test]
 async fn an_empty_order_names_every_missing_field_at_once() {
     let app = TestApp::spawn().await;
     let answer = app.post("/orders", &app.admin_token, json!({})).await;
