@@ -407,9 +407,7 @@ pub async fn create_license(
                 .transpose()?
                 .flatten()
                 .ok_or_else(|| ApiError::no_such("order_id", "order"))?;
-            crate::db::lock_row_for_update(conn, crate::db::LockableTable::Orders, &order.0.id)?;
-            let held = orders::license_counts(conn, std::slice::from_ref(&order.0.id))?;
-            if !crate::licensing::orders::may_add_license(held.get(&order.0.id).copied().unwrap_or(0)) {
+            if !crate::licensing::orders::may_add_license(orders::lock_and_count_licenses(conn, &order.0.id)?) {
                 return Err(ApiError::order_full("licenses", crate::licensing::orders::MAX_LICENSES));
             }
             let product = terms.resolve_product(conn, "")?;

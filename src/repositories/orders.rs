@@ -86,6 +86,13 @@ pub fn license_counts(conn: &mut AnyConnection, order_ids: &[String]) -> QueryRe
     Ok(counts.into_iter().collect())
 }
 
+/// Locks the order's row and counts its licenses: the count holds until the
+/// transaction ends, so two requests can't both take the last place.
+pub fn lock_and_count_licenses(conn: &mut AnyConnection, order_id: &str) -> QueryResult<i64> {
+    crate::db::lock_row_for_update(conn, crate::db::LockableTable::Orders, order_id)?;
+    licenses::table.filter(licenses::order_id.eq(order_id)).count().get_result(conn)
+}
+
 /// The managers of an order, in the order they were added.
 pub fn managers(conn: &mut AnyConnection, order_id: &str) -> QueryResult<Vec<Account>> {
     order_managers::table
