@@ -27,3 +27,8 @@ impl Clock {
         self.offset_seconds.fetch_add(seconds, Ordering::Relaxed);
     }
 }
+
+/// A stored time (UTC without zone) as the UTC time it is.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}

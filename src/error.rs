@@ -13,6 +13,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::{DbError, Failure, StorageError};
+use crate::licensing;
 use crate::licensing::linking::{BindRefusal, LinkRefusal};
 use crate::telemetry;
 
@@ -402,6 +404,19 @@ impl ApiError {
         self
     }
 
+    /// Names the license, device and user a problem is about, so a signed
+    /// problem can't be replayed for another activation.
+    pub fn about(self, about: licensing::error::About) -> Self {
+        let mut e = self;
+        for (key, id) in [("license_id", about.license_id), ("device_id", about.device_id), ("user_id", about.user_id)]
+        {
+            if let Some(id) = id {
+                e = e.with_extra(key, id);
+            }
+        }
+        e
+    }
+
     pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
         self.0.headers.push((name, value.into()));
         self
@@ -478,34 +493,104 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
         match e {
-            Error::NotFound => Self::not_found(),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                tracing::debug!(constraint = ?info.constraint_name(), "unique violation");
+            DbError::NotFound => Self::not_found(),
+            DbError::Duplicate(constraint) => {
+                tracing::debug!(?constraint, "unique violation");
                 Self::new(ErrorCode::Conflict, "The change conflicts with an existing record.")
             }
-            ref other if unavailable(other) => Self::unavailable(format!("database: {other}")),
-            other => Self::internal(format!("database: {other}")),
+            DbError::Unavailable(cause) => Self::unavailable(format!("database: {cause}")),
+            failed @ DbError::Failed(_) => Self::internal(failed),
         }
     }
 }
 
-/// A storage error that says the database can't serve now, not that the
-/// query is wrong: the connection is gone (PostgreSQL: a closed connection or
-/// one that can't take a command), or SQLite stayed locked past its busy timeout.
-/// Everything else on a healthy connection is a bug and stays 500.
-fn unavailable(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match e {
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
-        // SQLITE_BUSY and SQLITE_LOCKED (every extended code) have these messages.
-        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
-            matches!(info.message(), "database is locked" | "database table is locked")
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
+/// A 500 may be a storage failure (the pool then checks its connection); a
+/// 503 is the database being away.
+impl StorageError for ApiError {
+    fn failure(&self) -> Option<Failure> {
+        match self.code() {
+            ErrorCode::ServiceUnavailable => Some(Failure::Unavailable),
+            ErrorCode::Internal => Some(Failure::Failed),
+            _ => None,
         }
-        _ => false,
+    }
+}
+
+/// Every refusal of the licensing layer, as the API answers it: one place, so
+/// each code has one shape wherever its rule is hit.
+impl From<licensing::Error> for ApiError {
+    fn from(e: licensing::Error) -> Self {
+        use licensing::Error as E;
+        use licensing::error::KindMismatch;
+        match e {
+            E::NotFound => Self::not_found(),
+            E::InvalidCredentials => Self::invalid_credentials(),
+            E::Invalid { field, message } => Self::field(field, message),
+            E::WrongLicenseKind(mismatch) => Self::new(
+                ErrorCode::WrongLicenseKind,
+                match mismatch {
+                    KindMismatch::OfflineNeedsComputerBased => "A user-based license can't be activated offline.",
+                    KindMismatch::UsersNeedUserBased => "This license is computer-based: it has devices, not users.",
+                    KindMismatch::DevicesNeedComputerBased => "This license is user-based: it has users, not devices.",
+                },
+            ),
+            E::Suspended(about) => Self::new(ErrorCode::Suspended, "This license is suspended.").about(about),
+            E::Expired(about) => Self::new(ErrorCode::Expired, "This license has expired.").about(about),
+            E::SeatsExhausted(full) => {
+                let managers: Vec<serde_json::Value> =
+                    full.managers.iter().map(|m| serde_json::json!({ "name": m.name, "email": m.email })).collect();
+                Self::new(
+                    ErrorCode::SeatsExhausted,
+                    format!("All {} seats of this license are in use. A license manager can free one.", full.seats),
+                )
+                .with_extra("seats", full.seats)
+                .with_extra("seats_used", full.used)
+                .with_extra("managers", managers)
+                .with_extra("license_id", &full.license_id)
+            }
+            E::SeatsInUse { used, wanted } => Self::new(
+                ErrorCode::SeatsInUse,
+                format!("{used} seats are in use; free some before lowering the count to {wanted}."),
+            )
+            .with_extra("seats_used", used),
+            E::UserAlreadyActive { about, lease_expires_at } => Self::new(
+                ErrorCode::UserAlreadyActive,
+                "This user is active on another computer. It ends when the software there deactivates, \
+                 its lease runs out, or a license manager resets the activation.",
+            )
+            .with_extra("lease_expires_at", crate::clock::utc(lease_expires_at))
+            .about(about),
+            E::LicenseAmbiguous => Self::new(
+                ErrorCode::LicenseAmbiguous,
+                "This e-mail and password open several licenses; send the license_key of the one to activate.",
+            ),
+            E::OfflineNotAllowed(about) => {
+                Self::new(ErrorCode::OfflineNotAllowed, "This license may not be activated offline.").about(about)
+            }
+            E::NotOfflineDevice(about) => Self::new(
+                ErrorCode::NotOfflineDevice,
+                "This computer activated online; it deactivates from the software or the portal.",
+            )
+            .about(about),
+            E::NotActivated(about) => {
+                Self::new(ErrorCode::NotActivated, "This activation has ended; activate again.").about(about)
+            }
+            E::LeaseExpired(about) => {
+                Self::new(ErrorCode::LeaseExpired, "The lease ran out; activate again.").about(about)
+            }
+            E::EmailTaken => Self::new(ErrorCode::EmailTaken, "This e-mail is already a user of this license."),
+            E::ForceNeedsAdmin => Self::new(ErrorCode::Forbidden, "Only an admin may force the release of a seat."),
+            E::Storage(e) => e.into(),
+        }
     }
 }
 

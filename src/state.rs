@@ -73,6 +73,16 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The time windows the licensing rules apply, as configured.
+    pub fn windows(&self) -> crate::licensing::leases::Windows {
+        crate::licensing::leases::Windows {
+            trust_seconds: self.config.validation_cache_seconds,
+            offline_file_seconds: self.config.offline_file_seconds,
+        }
+    }
+}
+
 fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);

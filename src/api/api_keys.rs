@@ -108,7 +108,10 @@ pub async fn list_api_keys(
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
     let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
-    let keys = state.db.run(move |conn| Ok(api_keys::list_active(conn, q.as_deref(), sort.descending, page)?)).await?;
+    let keys = state
+        .db
+        .run(move |conn| ApiResult::Ok(api_keys::list_active(conn, q.as_deref(), sort.descending, page)?))
+        .await?;
     Ok(web::Json(Page::new(keys, page, |k| ApiKeyView::new(k, None))))
 }
 
@@ -155,7 +158,7 @@ pub async fn create_api_key(
             api_keys::insert(conn, &row)?;
             let details = json!({ "name": row.name, "prefix": row.key_prefix });
             audit::record(conn, &ctx, now, "api_key.created", Target::subject(&row.id), details)?;
-            Ok(row)
+            ApiResult::Ok(row)
         })
         .await?;
     Ok(Created(ApiKeyView::new(row, Some(secret))))

@@ -136,7 +136,7 @@ pub async fn login(
     let ip = super::client_addr(&req);
     state.limiter.check_credentials(ip, &email, started)?;
     let lookup = email.clone();
-    let account = state.db.run(move |conn| Ok(accounts::find_by_email(conn, &lookup)?)).await?;
+    let account = state.db.run(move |conn| ApiResult::Ok(accounts::find_by_email(conn, &lookup)?)).await?;
     let ok = state.hasher.verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
     let account = match account {
         Some(account) if ok => account,
@@ -252,7 +252,7 @@ pub async fn logout(state: web::Data<AppState>, body: ValidJson<RefreshRequest>)
             if let Some(token) = refresh_tokens::find_by_hash(conn, &digest)? {
                 refresh_tokens::revoke_family(conn, &token.family_id, state2.clock.now())?;
             }
-            Ok(())
+            ApiResult::Ok(())
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

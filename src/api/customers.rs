@@ -231,7 +231,7 @@ pub async fn list_customers(
 ) -> ApiResult<web::Json<Page<CustomerView>>> {
     let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
-    let rows = state.db.run(move |conn| Ok(customers::list(conn, q.as_deref(), sort, page)?)).await?;
+    let rows = state.db.run(move |conn| ApiResult::Ok(customers::list(conn, q.as_deref(), sort, page)?)).await?;
     Ok(web::Json(Page::new(rows, page, CustomerView::from)))
 }
 
@@ -274,7 +274,7 @@ pub async fn create_customer(
             customers::insert(conn, &customer)?;
             let details = json!({ "company": customer.company });
             audit::record(conn, &ctx, now, "customer.created", Target::subject(&customer.id), details)?;
-            Ok(customer)
+            ApiResult::Ok(customer)
         })
         .await?;
     Ok(Created(customer.into()))

@@ -66,7 +66,7 @@ pub struct Dashboard {
 pub async fn get_dashboard(state: web::Data<AppState>, caller: Account) -> ApiResult<web::Json<Dashboard>> {
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
-    let c = state.db.run(move |conn| Ok(dashboard::counts(conn, &scope, now)?)).await?;
+    let c = state.db.run(move |conn| ApiResult::Ok(dashboard::counts(conn, &scope, now)?)).await?;
     Ok(web::Json(Dashboard {
         orders: c.orders,
         licenses: LicenseCounts {

@@ -5,7 +5,6 @@
 use actix_web::{HttpRequest, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -13,16 +12,12 @@ use validator::Validate;
 use super::extract::{OptionalJson, Query};
 use super::{ListParams, Page, audit_ctx, scope_of, utc};
 use crate::auth::{Account, Principal};
-use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::models::licenses::{COMPUTER_BASED, License};
+use crate::licensing;
 use crate::models::seats::{DEVICE_ACTIVE, Device};
-use crate::repositories::audit::{self, Target};
 use crate::repositories::devices::{self, DeviceSort, StatusFilter};
-use crate::repositories::licenses;
 use crate::repositories::list::Sort;
-use crate::repositories::scope::Scope;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -83,19 +78,6 @@ impl From<Device> for DeviceView {
             seat_released_at: d.seat_released_at.map(utc),
         }
     }
-}
-
-/// The computer-based license `id`, if `scope` sees it: 404 otherwise, 409
-/// `WRONG_LICENSE_KIND` for a user-based one.
-fn device_license(conn: &mut AnyConnection, scope: &Scope, id: &str) -> ApiResult<License> {
-    let license = licenses::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
-    if license.kind != COMPUTER_BASED {
-        return Err(ApiError::new(
-            ErrorCode::WrongLicenseKind,
-            "This license is user-based: it has users, not devices.",
-        ));
-    }
-    Ok(license)
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
@@ -168,8 +150,8 @@ pub async fn list_devices(
     let rows = state
         .db
         .run(move |conn| {
-            device_license(conn, &scope, &id)?;
-            Ok(devices::list(conn, &id, status, offline, q.as_deref(), sort, page)?)
+            licensing::devices::license_of(conn, &scope, &id)?;
+            ApiResult::Ok(devices::list(conn, &id, status, offline, q.as_deref(), sort, page)?)
         })
         .await?;
     Ok(web::Json(Page::new(rows, page, DeviceView::from)))
@@ -195,13 +177,7 @@ pub async fn get_device(
 ) -> ApiResult<web::Json<DeviceView>> {
     let (license_id, device_id) = super::path_ids(path.into_inner())?;
     let scope = scope_of(&caller.0);
-    let device = state
-        .db
-        .run(move |conn| {
-            device_license(conn, &scope, &license_id)?;
-            devices::find(conn, &license_id, &device_id)?.ok_or_else(ApiError::not_found)
-        })
-        .await?;
+    let device = state.db.run(move |conn| licensing::devices::find(conn, &scope, &license_id, &device_id)).await?;
     Ok(web::Json(device.into()))
 }
 
@@ -260,28 +236,9 @@ pub async fn deactivate_device(
     let now = state.clock.now();
     let device = state
         .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
-            let license = device_license(conn, &scope, &license_id)?;
-            let device = devices::find(conn, &license_id, &device_id)?.ok_or_else(ApiError::not_found)?;
-            if force && !is_admin {
-                return Err(ApiError::new(ErrorCode::Forbidden, "Only an admin may force the release of a seat."));
-            }
-            let was_active = device.status == DEVICE_ACTIVE;
-            let held_before = device.seat_released_at.is_some_and(|t| t > now);
-            let after = devices::deactivate(conn, &device, force, now)?;
-            let released_now = after.seat_released_at.is_some_and(|t| t <= now);
-            if was_active || (held_before && released_now) {
-                let target = Target {
-                    order_id: Some(&license.order_id),
-                    license_id: Some(&license_id),
-                    subject_id: Some(&device_id),
-                    hardware_id: Some(&after.hardware_id),
-                };
-                let details = json!({ "offline": after.offline, "force": force, "seat_released_at": after.seat_released_at.map(utc) });
-                audit::record(conn, &ctx, now, "device.deactivated", target, details)?;
-            }
-            Ok(after)
+        .write(move |tx| {
+            let ids = (license_id.as_str(), device_id.as_str());
+            licensing::devices::deactivate(tx, &ctx, &scope, is_admin, ids, force, now)
         })
         .await?;
     Ok(web::Json(device.into()))

@@ -171,7 +171,7 @@ pub async fn list_events(
     let scope = scope_of(&caller.0);
     let rows = state
         .db
-        .run(move |conn| Ok(events::list(conn, &scope, &filter, q.as_deref(), !sort.descending, page)?))
+        .run(move |conn| ApiResult::Ok(events::list(conn, &scope, &filter, q.as_deref(), !sort.descending, page)?))
         .await?;
     Ok(web::Json(Page::new(rows, page, |e| EventView::seen_by(e, &caller.0))))
 }

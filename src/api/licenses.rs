@@ -16,10 +16,11 @@ use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
 use crate::error::{ApiError, ApiResult, Checks, ErrorCode};
 use crate::ids;
 use crate::licensing::keys;
+use crate::licensing::status::Status;
 use crate::models::catalog::Product;
 use crate::models::licenses::{COMPUTER_BASED, License, LicenseChangeset, USER_BASED};
 use crate::repositories::audit::{self, AuditCtx, Target};
-use crate::repositories::licenses::{self, LicenseFilter, LicenseRow, LicenseSort, Status};
+use crate::repositories::licenses::{self, LicenseFilter, LicenseRow, LicenseSort};
 use crate::repositories::list::Sort;
 use crate::repositories::{orders, products};
 use crate::state::AppState;
@@ -331,7 +332,7 @@ pub async fn list_licenses(
     };
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
-    let rows = state.db.run(move |conn| Ok(licenses::list(conn, &scope, &filter, sort, page, now)?)).await?;
+    let rows = state.db.run(move |conn| ApiResult::Ok(licenses::list(conn, &scope, &filter, sort, page, now)?)).await?;
     Ok(web::Json(Page::new(rows, page, |row| LicenseView::new(row, now))))
 }
 

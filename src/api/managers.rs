@@ -124,7 +124,7 @@ pub async fn list_managers(
             let rows = accounts::list_managers(conn, q.as_deref(), sort, page)?;
             let total = rows.total;
             let items = views(conn, rows.items)?;
-            Ok(Page { items, page: page.page, per_page: page.per_page, total })
+            ApiResult::Ok(Page { items, page: page.page, per_page: page.per_page, total })
         })
         .await?;
     Ok(web::Json(answer))
@@ -151,7 +151,7 @@ pub async fn get_manager(
         .db
         .run(move |conn| {
             let account = find_manager(conn, &id)?;
-            Ok(views(conn, vec![account])?.pop().expect("one view"))
+            ApiResult::Ok(views(conn, vec![account])?.pop().expect("one view"))
         })
         .await?;
     Ok(web::Json(view))
@@ -266,7 +266,7 @@ pub async fn update_manager(
             if let Some((action, details)) = binding_event {
                 audit::record(conn, &ctx, now, action, Target::subject(&id), details)?;
             }
-            Ok(views(conn, vec![account])?.pop().expect("one view"))
+            ApiResult::Ok(views(conn, vec![account])?.pop().expect("one view"))
         })
         .await?;
     Ok(web::Json(view))
@@ -317,7 +317,7 @@ pub async fn reset_manager_password(
             accounts::update(conn, &id, &changes)?;
             accounts::revoke_refresh_tokens(conn, &id, None, now)?;
             audit::record(conn, &ctx, now, "manager.password_reset", Target::subject(&id), json!({}))?;
-            Ok(())
+            ApiResult::Ok(())
         })
         .await?;
     Ok(web::Json(GeneratedPassword { password: generated }))

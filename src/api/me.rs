@@ -130,7 +130,7 @@ pub async fn update_me(
             let changes = AccountChangeset { name: Some(name.clone()), updated_at: Some(now), ..Default::default() };
             let account = accounts::update(conn, &me.id, &changes)?;
             audit::record(conn, &ctx, now, "account.updated", Target::subject(&me.id), json!({ "name": name }))?;
-            Ok(account)
+            ApiResult::Ok(account)
         })
         .await?;
     Ok(web::Json(account.into()))
@@ -184,7 +184,7 @@ pub async fn change_password(
             accounts::update(conn, &me.id, &changes)?;
             accounts::revoke_refresh_tokens(conn, &me.id, Some(&me.family), now)?;
             audit::record(conn, &ctx, now, "account.password_changed", Target::subject(&me.id), json!({}))?;
-            Ok(())
+            ApiResult::Ok(())
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

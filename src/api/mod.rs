@@ -22,7 +22,7 @@ pub mod rules;
 pub mod users;
 
 use actix_web::HttpRequest;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -71,14 +71,7 @@ pub fn path_ids(path: (String, String)) -> Result<(String, String), ApiError> {
     Ok((first, second))
 }
 
-/// An RFC 3339 UTC time as answered. Every answered time declares 20 to 30
-/// characters: years 1970–9999 (`time_in_range`, the clock), and chrono
-/// writes 0, 3, 6 or 9 fraction digits (the clock keeps microseconds; SQLite
-/// keeps the nanoseconds of a time a request sent), so
-/// `1970-01-01T00:00:00Z` … `9999-12-31T23:59:59.999999999Z`.
-pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
-}
+pub use crate::clock::utc;
 
 /// The validator rule for every time in a request: within 1970-01-01 …
 /// 9999-12-31, what both engines store and every client can represent.

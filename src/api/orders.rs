@@ -166,7 +166,7 @@ pub async fn list_orders(
             for row in licenses::for_orders(conn, &ids, now)? {
                 by_order.entry(row.order.id.clone()).or_default().push(LicenseView::new(row, now));
             }
-            Ok(Page::new(rows, page, |(order, customer)| {
+            ApiResult::Ok(Page::new(rows, page, |(order, customer)| {
                 let licenses = by_order.remove(&order.id).unwrap_or_default();
                 OrderListItem {
                     license_count: licenses.len() as i64,
@@ -519,7 +519,7 @@ pub async fn create_order(
     let result = create_order_now(&state, ctx, caller, order, reservation.clone()).await;
     if let (Err(_), Some(record)) = (&result, reservation) {
         // Free the key so the caller can retry the failed request.
-        let _ = state.db.write(move |conn| Ok(orders::delete_idempotency(conn, &record)?)).await;
+        let _ = state.db.write(move |conn| ApiResult::Ok(orders::delete_idempotency(conn, &record)?)).await;
     }
     result.map(Created)
 }
@@ -680,7 +680,7 @@ pub async fn list_order_managers(
         .db
         .run(move |conn| {
             orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
-            Ok(orders::managers_page(conn, &id, q.as_deref(), sort, page)?)
+            ApiResult::Ok(orders::managers_page(conn, &id, q.as_deref(), sort, page)?)
         })
         .await?;
     Ok(web::Json(Page::new(managers, page, ManagerSummary::of)))

@@ -130,7 +130,7 @@ pub async fn list_products(
 ) -> ApiResult<web::Json<Page<ProductView>>> {
     let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
-    let rows = state.db.run(move |conn| Ok(products::list(conn, q.as_deref(), sort, page)?)).await?;
+    let rows = state.db.run(move |conn| ApiResult::Ok(products::list(conn, q.as_deref(), sort, page)?)).await?;
     Ok(web::Json(Page::new(rows, page, ProductView::from)))
 }
 
@@ -174,7 +174,7 @@ pub async fn create_product(
             products::insert(conn, &product).map_err(code_taken)?;
             let details = json!({ "code": product.code, "name": product.name });
             audit::record(conn, &ctx, now, "product.created", Target::subject(&product.id), details)?;
-            Ok(product)
+            ApiResult::Ok(product)
         })
         .await?;
     Ok(Created(product.into()))
@@ -243,7 +243,7 @@ pub async fn update_product(
             let product = products::update(conn, &id, &changes).map_err(code_taken)?;
             let details = json!({ "code": changes.code, "name": changes.name });
             audit::record(conn, &ctx, now, "product.updated", Target::subject(&id), details)?;
-            Ok(product)
+            ApiResult::Ok(product)
         })
         .await?;
     Ok(web::Json(product.into()))

@@ -3,9 +3,8 @@
 //! temporary activation after a crash, and remove them.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -14,16 +13,12 @@ use super::extract::{OptionalJson, Query, ValidJson};
 use super::me::chosen_password;
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
 use crate::auth::{Account, password};
-use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::models::licenses::{License, USER_BASED};
-use crate::models::seats::{LicenseUser, LicenseUserChangeset, UserActivation};
-use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::licensing::users;
+use crate::models::seats::{LicenseUser, UserActivation};
 use crate::repositories::license_users::{self, UserSort};
-use crate::repositories::licenses;
 use crate::repositories::list::Sort;
-use crate::repositories::scope::Scope;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -94,40 +89,6 @@ impl UserView {
     }
 }
 
-/// The user-based license `id`, if `scope` sees it: 404 otherwise, 409
-/// `WRONG_LICENSE_KIND` for a computer-based one.
-pub fn user_license(conn: &mut AnyConnection, scope: &Scope, id: &str) -> ApiResult<License> {
-    let license = licenses::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
-    if license.kind != USER_BASED {
-        return Err(ApiError::new(
-            ErrorCode::WrongLicenseKind,
-            "This license is computer-based: it has devices, not users.",
-        ));
-    }
-    Ok(license)
-}
-
-fn find_user(
-    conn: &mut AnyConnection,
-    scope: &Scope,
-    license_id: &str,
-    user_id: &str,
-) -> ApiResult<(License, LicenseUser)> {
-    let license = user_license(conn, scope, license_id)?;
-    let user = license_users::find(conn, license_id, user_id)?.ok_or_else(ApiError::not_found)?;
-    Ok((license, user))
-}
-
-fn user_view(conn: &mut AnyConnection, user: LicenseUser, now: NaiveDateTime) -> ApiResult<UserView> {
-    let mut live = license_users::live_activations(conn, std::slice::from_ref(&user.id), now)?;
-    let activation = live.remove(&user.id);
-    Ok(UserView::new(user, activation))
-}
-
-fn email_taken() -> ApiError {
-    ApiError::new(ErrorCode::EmailTaken, "This e-mail is already a user of this license.")
-}
-
 /// Filters of the user list.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -180,8 +141,8 @@ pub async fn list_users(
     let rows = state
         .db
         .run(move |conn| {
-            user_license(conn, &scope, &id)?;
-            Ok(license_users::list(conn, &id, q.as_deref(), active, sort, page, now)?)
+            users::license_of(conn, &scope, &id)?;
+            ApiResult::Ok(license_users::list(conn, &id, q.as_deref(), active, sort, page, now)?)
         })
         .await?;
     Ok(web::Json(Page::new(rows, page, |(u, a)| UserView::new(u, a))))
@@ -253,44 +214,17 @@ pub async fn add_user(
     let email = normalize_email(&email);
     // Look before the slow hash: an outsider learns nothing and costs nothing.
     let (check_scope, check_id) = (scope.clone(), license_id.clone());
-    state.db.run(move |conn| user_license(conn, &check_scope, &check_id).map(|_| ())).await?;
+    state.db.run(move |conn| users::license_of(conn, &check_scope, &check_id).map(|_| ())).await?;
     let generated = chosen.is_none().then(password::generate);
-    let hash = state.hasher.hash(chosen.or_else(|| generated.clone()).expect("one of them")).await?;
+    let password_hash = state.hasher.hash(chosen.or_else(|| generated.clone()).expect("one of them")).await?;
     let now = state.clock.now();
-    let how = if generated.is_some() { "generated" } else { "chosen" };
-    let user = state
-        .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
-            let license = user_license(conn, &scope, &license_id)?;
-            if license_users::email_taken(conn, &license_id, &email, None)? {
-                return Err(email_taken());
-            }
-            let used = license_users::count(conn, &license_id)?;
-            if used >= i64::from(license.seats) {
-                return Err(ApiError::new(
-                    ErrorCode::SeatsExhausted,
-                    format!("All {} seats are taken; remove a user first.", license.seats),
-                )
-                .with_extra("seats", license.seats)
-                .with_extra("seats_used", used));
-            }
-            let user = LicenseUser {
-                id: ids::new_id(),
-                license_id: license_id.clone(),
-                email,
-                name: name.unwrap_or_default().trim().to_owned(),
-                password_hash: hash,
-                created_at: now,
-                updated_at: now,
-            };
-            license_users::insert(conn, &user)?;
-            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user.id);
-            let details = json!({ "email": user.email, "name": user.name, "password": how });
-            audit::record(conn, &ctx, now, "license_user.created", target, details)?;
-            Ok(user)
-        })
-        .await?;
+    let new = users::NewUser {
+        email,
+        name: name.unwrap_or_default().trim().to_owned(),
+        password_hash,
+        password: if generated.is_some() { "generated" } else { "chosen" },
+    };
+    let user = state.db.write(move |tx| users::add(tx, &ctx, &scope, &license_id, new, now)).await?;
     Ok(Created(AddedUser { user: UserView::new(user, None), initial_password: generated }))
 }
 
@@ -317,11 +251,11 @@ pub async fn get_user(
     let view = state
         .db
         .run(move |conn| {
-            let (_, user) = find_user(conn, &scope, &license_id, &user_id)?;
-            user_view(conn, user, now)
+            let (_, user) = users::find(conn, &scope, &license_id, &user_id)?;
+            users::with_activation(conn, user, now)
         })
         .await?;
-    Ok(web::Json(view))
+    Ok(web::Json(UserView::new(view.0, view.1)))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -369,31 +303,11 @@ pub async fn update_user(
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
     let UpdateUser { name, email } = body.value;
-    let view = state
-        .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
-            let (license, _) = find_user(conn, &scope, &license_id, &user_id)?;
-            let email = email.map(|e| normalize_email(&e));
-            if let Some(email) = &email {
-                if license_users::email_taken(conn, &license_id, email, Some(&user_id))? {
-                    return Err(email_taken());
-                }
-            }
-            let name = name.map(|n| n.trim().to_owned());
-            let changes = LicenseUserChangeset {
-                email: email.clone(),
-                name: name.clone(),
-                password_hash: None,
-                updated_at: Some(now),
-            };
-            let user = license_users::update(conn, &user_id, &changes)?;
-            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user_id);
-            audit::record(conn, &ctx, now, "license_user.updated", target, json!({ "email": email, "name": name }))?;
-            user_view(conn, user, now)
-        })
-        .await?;
-    Ok(web::Json(view))
+    let email = email.map(|e| normalize_email(&e));
+    let name = name.map(|n| n.trim().to_owned());
+    let (user, activation) =
+        state.db.write(move |tx| users::update(tx, &ctx, &scope, (&license_id, &user_id), email, name, now)).await?;
+    Ok(web::Json(UserView::new(user, activation)))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -444,49 +358,17 @@ pub async fn set_user_password(
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let (check_scope, check_license, check_user) = (scope.clone(), license_id.clone(), user_id.clone());
-    state.db.run(move |conn| find_user(conn, &check_scope, &check_license, &check_user).map(|_| ())).await?;
+    state.db.run(move |conn| users::find(conn, &check_scope, &check_license, &check_user).map(|_| ())).await?;
     let generated = body.0.is_none().then(password::generate);
     let chosen = body.0.map(|b| b.password);
     let hash = state.hasher.hash(chosen.or_else(|| generated.clone()).expect("one of them")).await?;
     let now = state.clock.now();
     let how = if generated.is_some() { "generated" } else { "chosen" };
-    state
-        .db
-        .write(move |conn| {
-            let (license, _) = find_user(conn, &scope, &license_id, &user_id)?;
-            let changes =
-                LicenseUserChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
-            license_users::update(conn, &user_id, &changes)?;
-            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user_id);
-            audit::record(conn, &ctx, now, "license_user.password_set", target, json!({ "password": how }))?;
-            Ok(())
-        })
-        .await?;
+    state.db.write(move |tx| users::set_password(tx, &ctx, &scope, (&license_id, &user_id), hash, how, now)).await?;
     Ok(match generated {
         Some(password) => HttpResponse::Ok().json(GeneratedUserPassword { password }),
         None => HttpResponse::NoContent().finish(),
     })
-}
-
-/// Ends the user's activation in a write transaction and records why.
-fn end_user_activation(
-    conn: &mut AnyConnection,
-    ctx: &AuditCtx,
-    license: &License,
-    user_id: &str,
-    now: NaiveDateTime,
-    reason: &str,
-) -> ApiResult<()> {
-    if let Some(hardware_id) = license_users::end_activation(conn, user_id, now, reason)? {
-        let target = Target {
-            order_id: Some(&license.order_id),
-            license_id: Some(&license.id),
-            subject_id: Some(user_id),
-            hardware_id: Some(&hardware_id),
-        };
-        audit::record(conn, ctx, now, "license_user.activation_reset", target, json!({ "reason": reason }))?;
-    }
-    Ok(())
 }
 
 /// End the user's temporary activation so it can activate again at once.
@@ -512,16 +394,9 @@ pub async fn reset_user_activation(
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
-    let view = state
-        .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
-            let (license, user) = find_user(conn, &scope, &license_id, &user_id)?;
-            end_user_activation(conn, &ctx, &license, &user_id, now, "reset")?;
-            Ok(UserView::new(user, None))
-        })
-        .await?;
-    Ok(web::Json(view))
+    let user =
+        state.db.write(move |tx| users::reset_activation(tx, &ctx, &scope, (&license_id, &user_id), now)).await?;
+    Ok(web::Json(UserView::new(user, None)))
 }
 
 /// Remove a user: ends its activation and frees its seat.
@@ -546,17 +421,6 @@ pub async fn remove_user(
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
-    state
-        .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Licenses, &license_id)?;
-            let (license, user) = find_user(conn, &scope, &license_id, &user_id)?;
-            end_user_activation(conn, &ctx, &license, &user_id, now, "user_removed")?;
-            license_users::delete(conn, &user_id)?;
-            let target = Target::order(&license.order_id).with_license(&license_id).with_subject(&user_id);
-            audit::record(conn, &ctx, now, "license_user.deleted", target, json!({ "email": user.email }))?;
-            Ok(())
-        })
-        .await?;
+    state.db.write(move |tx| users::remove(tx, &ctx, &scope, (&license_id, &user_id), now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,7 @@
 //! derived `establish` would try each backend in turn, and SQLite accepts any
 //! string as a file name, so a mistyped PostgreSQL URL would silently create a file.
 
+pub mod error;
 pub mod schema;
 
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::ApiError;
+pub use self::error::{DbError, Failure, StorageError};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -348,7 +349,7 @@ impl LockableTable {
     }
 }
 
-/// The shared handle: runs blocking diesel work on actix's blocking pool so a
+/// The shared handle: runs blocking diesel work on the runtime's blocking pool so a
 /// pooled connection is never held across an `.await`.
 ///
 /// A request that can't get a connection within the pool's wait, or whose
@@ -436,25 +437,27 @@ impl Db {
         &self.health
     }
 
-    /// Runs `f` with a pooled connection on the blocking pool.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs `f` with a pooled connection on the blocking pool. `f` ends with
+    /// its own error type, into which every storage error converts.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: StorageError + Send + 'static,
     {
         let seen = self.health.observe();
         let deadline = std::time::Instant::now() + self.wait;
         let permit = match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
-            Ok(permit) => permit.map_err(|e| ApiError::internal(format!("database permits: {e}")))?,
+            Ok(permit) => permit.map_err(|e| DbError::Failed(format!("database permits: {e}")))?,
             Err(_) => {
                 let cause = format!("all {} pooled connections stayed busy for {:?}", self.pool.max_size(), self.wait);
                 self.health.failed(seen, &cause);
-                return Err(ApiError::unavailable(cause));
+                return Err(DbError::Unavailable(cause).into());
             }
         };
         let pool = self.pool.clone();
         let health = self.health.clone();
-        actix_web::web::block(move || {
+        tokio::task::spawn_blocking(move || {
             // Released after the connection went back to the pool.
             let _permit = permit;
             let wait = deadline.saturating_duration_since(std::time::Instant::now());
@@ -463,21 +466,21 @@ impl Db {
                 Err(e) => {
                     let cause = format!("no database connection: {e}");
                     health.failed(seen, &cause);
-                    return Err(ApiError::unavailable(cause));
+                    return Err(DbError::Unavailable(cause).into());
                 }
             };
             let checked_out = health.observe();
             let result = f(&mut conn);
             let alive = conn.after_use(result.is_err());
             let result = match result {
-                Err(e) if !alive && e.code() == crate::error::ErrorCode::Internal => {
-                    Err(ApiError::unavailable(format!("the database connection died: {}", e.cause().unwrap_or(""))))
+                Err(e) if !alive && e.failure() == Some(Failure::Failed) => {
+                    Err(DbError::Unavailable(format!("the database connection died: {e}")).into())
                 }
                 other => other,
             };
             match &result {
-                Err(e) if e.code() == crate::error::ErrorCode::ServiceUnavailable => {
-                    health.failed(seen, e.cause().unwrap_or("unavailable"));
+                Err(e) if e.failure() == Some(Failure::Unavailable) => {
+                    health.failed(seen, &e.to_string());
                 }
                 _ => {
                     health.succeeded(checked_out);
@@ -486,14 +489,15 @@ impl Db {
             result
         })
         .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+        .map_err(|e| DbError::Failed(format!("blocking task failed: {e}")))?
     }
 
     /// Runs `f` inside [`write_transaction`] on the blocking pool.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: StorageError + From<diesel::result::Error> + Send + 'static,
     {
         self.run(move |conn| write_transaction(conn, f)).await
     }

@@ -1,77 +1,63 @@
-//! Rules about the computers of computer-based licenses.
+//! The portal's use cases on the computers of computer-based licenses.
 
-use crate::models::seats::{DEVICE_DEACTIVATED, Device};
+use chrono::NaiveDateTime;
+use serde_json::json;
 
-/// Why an offline deactivation request is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OfflineDeparture {
-    /// No device with this hardware id holds an activation.
-    NotActivated,
-    /// The device activated online: an unsigned request file must never end
-    /// another machine's activation (anyone who knows the license key and a
-    /// hardware id could write one).
-    NotOfflineDevice,
+use super::activation::deactivate_device;
+use super::error::{Error, KindMismatch, Result};
+use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
+use crate::models::licenses::{COMPUTER_BASED, License};
+use crate::models::seats::{DEVICE_ACTIVE, Device};
+use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::repositories::scope::Scope;
+use crate::repositories::{devices, licenses};
+
+/// The computer-based license `id`, if `scope` sees it.
+pub fn license_of(conn: &mut AnyConnection, scope: &Scope, id: &str) -> Result<License> {
+    let license = licenses::find_in_scope(conn, scope, id)?.ok_or(Error::NotFound)?;
+    if license.kind != COMPUTER_BASED {
+        return Err(Error::WrongLicenseKind(KindMismatch::DevicesNeedComputerBased));
+    }
+    Ok(license)
 }
 
-/// May `device` leave through `POST /client/offline/deactivate`? Only a device
-/// whose current activation was made offline.
-pub fn may_leave_offline(device: Option<&Device>) -> Result<&Device, OfflineDeparture> {
-    let device = device.filter(|d| d.status != DEVICE_DEACTIVATED).ok_or(OfflineDeparture::NotActivated)?;
-    if device.offline { Ok(device) } else { Err(OfflineDeparture::NotOfflineDevice) }
+/// One device of a computer-based license `scope` sees.
+pub fn find(conn: &mut AnyConnection, scope: &Scope, license_id: &str, device_id: &str) -> Result<Device> {
+    license_of(conn, scope, license_id)?;
+    devices::find(conn, license_id, device_id)?.ok_or(Error::NotFound)
 }
 
-/// A description field of a re-activation: what the software sent, or, when
-/// it left the field out, what was stored before.
-pub fn kept<'a>(sent: Option<&'a str>, stored: Option<&'a str>) -> Option<&'a str> {
-    sent.or(stored)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::models::seats::DEVICE_ACTIVE;
-    use chrono::NaiveDateTime;
-
-    fn device(offline: bool, status: &str) -> Device {
-        let at = NaiveDateTime::default();
-        Device {
-            id: "d".into(),
-            license_id: "l".into(),
-            hardware_id: "hw".into(),
-            hostname: None,
-            platform: None,
-            app_version: None,
-            offline,
-            status: status.into(),
-            token_hash: None,
-            activated_at: at,
-            last_seen_at: None,
-            deactivated_at: None,
-            valid_until: None,
-            seat_released_at: None,
-            created_at: at,
-            updated_at: at,
-        }
+/// A manager or admin deactivates an orphaned device so its seat can be
+/// used elsewhere; only an admin may `force` an offline device's seat free
+/// before its license file runs out. Recorded when something changed.
+pub fn deactivate(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    scope: &Scope,
+    is_admin: bool,
+    (license_id, device_id): (&str, &str),
+    force: bool,
+    now: NaiveDateTime,
+) -> Result<Device> {
+    lock_row_for_update(conn, LockableTable::Licenses, license_id)?;
+    let license = license_of(conn, scope, license_id)?;
+    let device = devices::find(conn, license_id, device_id)?.ok_or(Error::NotFound)?;
+    if force && !is_admin {
+        return Err(Error::ForceNeedsAdmin);
     }
-
-    #[test]
-    fn only_an_active_offline_device_leaves_offline() {
-        assert!(may_leave_offline(Some(&device(true, DEVICE_ACTIVE))).is_ok());
-        assert_eq!(
-            may_leave_offline(Some(&device(false, DEVICE_ACTIVE))).unwrap_err(),
-            OfflineDeparture::NotOfflineDevice
-        );
-        assert_eq!(
-            may_leave_offline(Some(&device(true, DEVICE_DEACTIVATED))).unwrap_err(),
-            OfflineDeparture::NotActivated
-        );
-        assert_eq!(may_leave_offline(None).unwrap_err(), OfflineDeparture::NotActivated);
+    let was_active = device.status == DEVICE_ACTIVE;
+    let held_before = device.seat_released_at.is_some_and(|t| t > now);
+    let after = deactivate_device(conn, &device, force, now)?;
+    let released_now = after.seat_released_at.is_some_and(|t| t <= now);
+    if was_active || (held_before && released_now) {
+        let target = Target {
+            order_id: Some(&license.order_id),
+            license_id: Some(license_id),
+            subject_id: Some(device_id),
+            hardware_id: Some(&after.hardware_id),
+        };
+        let details = json!({ "offline": after.offline, "force": force, "seat_released_at": after.seat_released_at.map(crate::clock::utc) });
+        audit::record(conn, ctx, now, "device.deactivated", target, details)?;
     }
-
-    #[test]
-    fn omitted_fields_keep_their_stored_values() {
-        assert_eq!(kept(None, Some("pc-1")), Some("pc-1"));
-        assert_eq!(kept(Some("pc-2"), Some("pc-1")), Some("pc-2"));
-        assert_eq!(kept(None, None), None);
-    }
+    Ok(after)
 }

@@ -1,11 +1,33 @@
-//! The domain rules of licensing: key format, seats, leases, validation codes,
-//! signatures, offline files and who may be linked as a manager. Plain
-//! functions, callable without a server.
+//! The licensing domain: its rules as plain functions and its use cases as
+//! functions over a transaction handle and the clock, callable without a
+//! server. Handlers (`api`) parse, call these and render; repositories only
+//! store. Each rule is defined once here:
+//!
+//! - [`status`]: a license's computed status, and the gate on it.
+//! - [`seats`]: what holds a seat, taking one, resizing.
+//! - [`leases`]: leases, the offline trust window, file lifetimes, last-seen refresh.
+//! - [`tokens`]: activation tokens.
+//! - [`validation`]: the verdict of `/client/validate`.
+//! - [`activation`]: activate, heartbeat, deactivate, offline activation.
+//! - [`devices`], [`users`]: the portal's use cases on devices and license users.
+//! - [`orders`], [`linking`]: order sizes, who may be linked as a manager.
+//! - [`keys`], [`offline`], [`signing`]: license keys, offline files, signatures.
+//! - [`error`]: why a use case refused.
 
+pub mod activation;
 pub mod devices;
+pub mod error;
 pub mod keys;
+pub mod leases;
 pub mod linking;
 pub mod offline;
 pub mod orders;
 pub mod privacy;
+pub mod seats;
 pub mod signing;
+pub mod status;
+pub mod tokens;
+pub mod users;
+pub mod validation;
+
+pub use error::{Error, Result};

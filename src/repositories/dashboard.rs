@@ -3,6 +3,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
+use super::licenses::filter_status;
 use super::scope::{Scope, managed_orders};
 use crate::db::AnyConnection;
 use crate::db::schema::{devices, license_users, licenses, order_managers, orders};
@@ -43,18 +44,10 @@ pub fn counts(conn: &mut AnyConnection, scope: &Scope, now: NaiveDateTime) -> Qu
         .count()
         .get_result(conn)?;
     c.computer_based = c.licenses - c.user_based;
-    c.suspended = scoped!(licenses::table, licenses::order_id, scope)
-        .filter(licenses::suspended.eq(true))
-        .count()
-        .get_result(conn)?;
-    c.expired = scoped!(licenses::table, licenses::order_id, scope)
-        .filter(licenses::suspended.eq(false))
-        .filter(licenses::expires_at.le(now))
-        .count()
-        .get_result(conn)?;
-    c.expiring_within_30_days = scoped!(licenses::table, licenses::order_id, scope)
-        .filter(licenses::suspended.eq(false))
-        .filter(licenses::expires_at.gt(now))
+    let licenses_in_scope = || scoped!(licenses::table, licenses::order_id, scope);
+    c.suspended = filter_status!(licenses_in_scope(), Status::Suspended, now).count().get_result(conn)?;
+    c.expired = filter_status!(licenses_in_scope(), Status::Expired, now).count().get_result(conn)?;
+    c.expiring_within_30_days = filter_status!(licenses_in_scope(), Status::Active, now)
         .filter(licenses::expires_at.le(now + TimeDelta::days(30)))
         .count()
         .get_result(conn)?;

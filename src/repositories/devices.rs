@@ -1,11 +1,12 @@
-//! Devices of computer-based licenses.
+//! The `devices` table: the computers of computer-based licenses.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
 use crate::db::AnyConnection;
-use crate::db::schema::devices;
+use crate::db::schema::{devices, licenses};
+use crate::models::licenses::License;
 use crate::models::seats::{DEVICE_ACTIVE, DEVICE_DEACTIVATED, Device};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,32 +96,93 @@ pub fn insert(conn: &mut AnyConnection, device: &Device) -> QueryResult<()> {
     diesel::insert_into(devices::table).values(device).execute(conn).map(|_| ())
 }
 
-/// Deactivates a device. An online device's seat is free at once; a device
-/// that was given an offline license file keeps its seat until its last file
-/// runs out (`valid_until`) — the file keeps working offline — unless `force`.
-/// Deactivating twice changes nothing, except that `force` frees a seat still
-/// held by a file. The activation token is kept, so it answers `NOT_ACTIVATED`.
-pub fn deactivate(conn: &mut AnyConnection, device: &Device, force: bool, now: NaiveDateTime) -> QueryResult<Device> {
-    let release_at = match device.valid_until {
-        Some(until) if !force && until > now => until,
-        _ => now,
-    };
-    if device.status == DEVICE_DEACTIVATED {
-        let still_held = device.seat_released_at.is_some_and(|t| t > now);
-        if force && still_held {
-            diesel::update(devices::table.find(&device.id))
-                .set((devices::seat_released_at.eq(now), devices::updated_at.eq(now)))
-                .execute(conn)?;
-        }
-    } else {
-        diesel::update(devices::table.find(&device.id))
-            .set((
-                devices::status.eq(DEVICE_DEACTIVATED),
-                devices::deactivated_at.eq(now),
-                devices::seat_released_at.eq(release_at),
-                devices::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    devices::table.find(&device.id).select(Device::as_select()).first(conn)
+/// The SQL form of `licensing::seats::holds_seat`: the device holds a seat at `now`.
+#[diesel::dsl::auto_type]
+pub fn holding_seat(now: NaiveDateTime) -> _ {
+    let active: &'static str = DEVICE_ACTIVE;
+    devices::status.eq(active).or(devices::seat_released_at.gt(now))
+}
+
+/// The device stored under this token digest, with its license.
+pub fn by_token(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Option<(Device, License)>> {
+    devices::table
+        .inner_join(licenses::table)
+        .filter(devices::token_hash.eq(token_hash))
+        .select((Device::as_select(), License::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// The device with `hardware_id` on the license with this (normalized) key, with the license.
+pub fn by_key(conn: &mut AnyConnection, key: &str, hardware_id: &str) -> QueryResult<Option<(Device, License)>> {
+    devices::table
+        .inner_join(licenses::table)
+        .filter(licenses::license_key.eq(key))
+        .filter(devices::hardware_id.eq(hardware_id))
+        .select((Device::as_select(), License::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// The license's device with this hardware id.
+pub fn by_hardware_id(conn: &mut AnyConnection, license_id: &str, hardware_id: &str) -> QueryResult<Option<Device>> {
+    devices::table
+        .filter(devices::license_id.eq(license_id))
+        .filter(devices::hardware_id.eq(hardware_id))
+        .select(Device::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_last_seen(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(devices::table.find(id)).set(devices::last_seen_at.eq(now)).execute(conn).map(|_| ())
+}
+
+/// The fields an activation (re)writes on a device row.
+#[derive(AsChangeset)]
+#[diesel(table_name = devices, treat_none_as_null = true)]
+pub struct DeviceActivation<'a> {
+    pub hostname: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub app_version: Option<&'a str>,
+    pub offline: bool,
+    pub status: &'a str,
+    pub token_hash: Option<&'a str>,
+    pub activated_at: NaiveDateTime,
+    pub last_seen_at: Option<NaiveDateTime>,
+    pub deactivated_at: Option<NaiveDateTime>,
+    pub valid_until: Option<NaiveDateTime>,
+    pub seat_released_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn update(conn: &mut AnyConnection, id: &str, changes: &DeviceActivation<'_>) -> QueryResult<Device> {
+    diesel::update(devices::table.find(id)).set(changes).execute(conn)?;
+    devices::table.find(id).select(Device::as_select()).first(conn)
+}
+
+/// Marks a device deactivated at `now`, its seat free at `seat_released_at`.
+pub fn mark_deactivated(
+    conn: &mut AnyConnection,
+    id: &str,
+    seat_released_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<Device> {
+    diesel::update(devices::table.find(id))
+        .set((
+            devices::status.eq(DEVICE_DEACTIVATED),
+            devices::deactivated_at.eq(now),
+            devices::seat_released_at.eq(seat_released_at),
+            devices::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    devices::table.find(id).select(Device::as_select()).first(conn)
+}
+
+/// Frees the seat a deactivated device still holds, at `now`.
+pub fn release_seat(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<Device> {
+    diesel::update(devices::table.find(id))
+        .set((devices::seat_released_at.eq(now), devices::updated_at.eq(now)))
+        .execute(conn)?;
+    devices::table.find(id).select(Device::as_select()).first(conn)
 }

@@ -1,13 +1,12 @@
-//! Users of user-based licenses and their temporary activations.
-
-use std::collections::HashMap;
+//! The `license_users` table: the users of user-based licenses.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
 use crate::db::AnyConnection;
-use crate::db::schema::{license_users, user_activations};
+use crate::db::schema::{license_users, licenses, user_activations};
+use crate::models::licenses::License;
 use crate::models::seats::{LicenseUser, LicenseUserChangeset, UserActivation};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +73,7 @@ pub fn list(
     };
     let users: Vec<LicenseUser> = query.limit(page.per_page).offset(page.offset()).load(conn)?;
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-    let mut live = live_activations(conn, &ids, now)?;
+    let mut live = super::activations::live_for_users(conn, &ids, now)?;
     let items = users
         .into_iter()
         .map(|u| {
@@ -83,24 +82,6 @@ pub fn list(
         })
         .collect();
     Ok(Page { items, total })
-}
-
-/// The live activation of each of these users.
-pub fn live_activations(
-    conn: &mut AnyConnection,
-    user_ids: &[String],
-    now: NaiveDateTime,
-) -> QueryResult<HashMap<String, UserActivation>> {
-    if user_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<UserActivation> = user_activations::table
-        .filter(user_activations::license_user_id.eq_any(user_ids))
-        .filter(user_activations::ended_at.is_null())
-        .filter(user_activations::lease_expires_at.gt(now))
-        .select(UserActivation::as_select())
-        .load(conn)?;
-    Ok(rows.into_iter().map(|a| (a.license_user_id.clone(), a)).collect())
 }
 
 pub fn find(conn: &mut AnyConnection, license_id: &str, user_id: &str) -> QueryResult<Option<LicenseUser>> {
@@ -141,24 +122,22 @@ pub fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
     diesel::delete(license_users::table.find(id)).execute(conn).map(|_| ())
 }
 
-/// Ends the user's open activation (if any), whatever its lease; returns the
-/// hardware id it was held on.
-pub fn end_activation(
+/// Users with this (lower-case) e-mail, with their licenses, oldest first;
+/// only of the license with `key` when given. At most `limit`.
+pub fn by_email(
     conn: &mut AnyConnection,
-    user_id: &str,
-    now: NaiveDateTime,
-    reason: &str,
-) -> QueryResult<Option<String>> {
-    let open: Option<UserActivation> = user_activations::table
-        .filter(user_activations::license_user_id.eq(user_id))
-        .filter(user_activations::ended_at.is_null())
-        .select(UserActivation::as_select())
-        .first(conn)
-        .optional()?;
-    let Some(open) = open else { return Ok(None) };
-    diesel::update(user_activations::table.find(&open.id))
-        .set((user_activations::ended_at.eq(now), user_activations::end_reason.eq(reason)))
-        .execute(conn)?;
-    // A lease that had run out was no longer held.
-    Ok((open.lease_expires_at > now).then_some(open.hardware_id))
+    email: &str,
+    key: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(LicenseUser, License)>> {
+    let mut query =
+        license_users::table.inner_join(licenses::table).filter(license_users::email.eq(email.to_owned())).into_boxed();
+    if let Some(key) = key {
+        query = query.filter(licenses::license_key.eq(key.to_owned()));
+    }
+    query
+        .order(license_users::created_at.asc())
+        .limit(limit)
+        .select((LicenseUser::as_select(), License::as_select()))
+        .load(conn)
 }

@@ -11,6 +11,7 @@ use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
 use super::scope::{Scope, managed_orders};
 use crate::db::AnyConnection;
 use crate::db::schema::{customers, devices, license_users, licenses, orders, products};
+use crate::licensing::status::Status;
 use crate::models::catalog::{Customer, Product};
 use crate::models::licenses::{License, LicenseChangeset};
 use crate::models::orders::Order;
@@ -23,26 +24,6 @@ pub struct LicenseRow {
     pub order: Order,
     pub customer: Customer,
     pub seats_used: i64,
-}
-
-/// The computed status of a license.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Suspended,
-    Expired,
-}
-
-impl Status {
-    pub fn of(license: &License, now: NaiveDateTime) -> Self {
-        if license.suspended {
-            Self::Suspended
-        } else if license.expires_at.is_some_and(|e| e <= now) {
-            Self::Expired
-        } else {
-            Self::Active
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +45,24 @@ pub struct LicenseFilter {
 }
 
 type Joined = (License, Product, Order, Customer);
+
+/// The SQL form of [`Status::at`]: `query` narrowed to the licenses with
+/// `status` at `now` (any query over `licenses`, boxed).
+macro_rules! filter_status {
+    ($query:expr, $status:expr, $now:expr) => {{
+        use $crate::db::schema::licenses;
+        use $crate::licensing::status::Status;
+        let now = $now;
+        match $status {
+            Status::Suspended => $query.filter(licenses::suspended.eq(true)),
+            Status::Expired => $query.filter(licenses::suspended.eq(false)).filter(licenses::expires_at.le(now)),
+            Status::Active => $query
+                .filter(licenses::suspended.eq(false))
+                .filter(licenses::expires_at.is_null().or(licenses::expires_at.gt(now))),
+        }
+    }};
+}
+pub(crate) use filter_status;
 
 macro_rules! joined_query {
     () => {
@@ -91,14 +90,9 @@ pub fn list(
         if let Some(kind) = filter.kind {
             query = query.filter(licenses::kind.eq(kind));
         }
-        query = match filter.status {
-            None => query,
-            Some(Status::Suspended) => query.filter(licenses::suspended.eq(true)),
-            Some(Status::Expired) => query.filter(licenses::suspended.eq(false)).filter(licenses::expires_at.le(now)),
-            Some(Status::Active) => query
-                .filter(licenses::suspended.eq(false))
-                .filter(licenses::expires_at.is_null().or(licenses::expires_at.gt(now))),
-        };
+        if let Some(status) = filter.status {
+            query = filter_status!(query, status, now);
+        }
         if let Some(order_id) = &filter.order_id {
             query = query.filter(licenses::order_id.eq(order_id.clone()));
         }
@@ -199,7 +193,7 @@ pub fn seats_used(conn: &mut AnyConnection, ids: &[String], now: NaiveDateTime) 
         .load(conn)?;
     let devices: Vec<(String, i64)> = devices::table
         .filter(devices::license_id.eq_any(ids))
-        .filter(devices::status.eq("active").or(devices::seat_released_at.gt(now)))
+        .filter(super::devices::holding_seat(now))
         .group_by(devices::license_id)
         .select((devices::license_id, count_star()))
         .load(conn)?;
@@ -232,4 +226,9 @@ pub fn find_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> Query
         query = query.filter(licenses::order_id.eq_any(managed_orders(manager)));
     }
     query.select(License::as_select()).first(conn).optional()
+}
+
+/// The license with this (normalized) key.
+pub fn by_key(conn: &mut AnyConnection, key: &str) -> QueryResult<Option<License>> {
+    licenses::table.filter(licenses::license_key.eq(key)).select(License::as_select()).first(conn).optional()
 }

@@ -2,13 +2,14 @@
 //! `QueryResult`. No HTTP types here; manager scoping is part of each query.
 
 pub mod accounts;
+pub mod activations;
 pub mod api_keys;
 pub mod audit;
-pub mod client;
 pub mod customers;
 pub mod dashboard;
 pub mod devices;
 pub mod events;
+pub mod license_files;
 pub mod license_users;
 pub mod licenses;
 pub mod list;

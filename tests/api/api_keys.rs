@@ -49,7 +49,9 @@ async fn all_events(app: &TestApp) -> Vec<AuditEvent> {
     use license_server::db::schema::audit_events;
     app.state
         .db
-        .run(|conn| Ok(audit_events::table.select(AuditEvent::as_select()).load(conn)?))
+        .run(|conn| {
+            Ok::<_, license_server::db::DbError>(audit_events::table.select(AuditEvent::as_select()).load(conn)?)
+        })
         .await
         .expect("load events")
 }
@@ -96,7 +98,11 @@ async fn the_key_is_stored_only_as_a_digest() {
     let (hash, prefix): (String, String) = app
         .state
         .db
-        .run(|conn| Ok(api_keys::table.select((api_keys::key_hash, api_keys::key_prefix)).first(conn)?))
+        .run(|conn| {
+            Ok::<_, license_server::db::DbError>(
+                api_keys::table.select((api_keys::key_hash, api_keys::key_prefix)).first(conn)?,
+            )
+        })
         .await
         .expect("stored key");
 

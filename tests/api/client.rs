@@ -712,7 +712,7 @@ async fn activation_tokens_are_random_and_stored_only_as_their_digest() {
         .run(|conn| {
             let d: Vec<Option<String>> = devices::table.select(devices::token_hash).load(conn)?;
             let u: Vec<String> = user_activations::table.select(user_activations::token_hash).load(conn)?;
-            Ok((d, u))
+            Ok::<_, license_server::db::DbError>((d, u))
         })
         .await
         .unwrap();

@@ -31,7 +31,9 @@ async fn device(app: &TestApp, license_id: &str, hardware_id: &str, offline: boo
     };
     app.state
         .db
-        .run(move |conn| Ok(license_server::repositories::devices::insert(conn, &device)?))
+        .run(move |conn| {
+            Ok::<_, license_server::db::DbError>(license_server::repositories::devices::insert(conn, &device)?)
+        })
         .await
         .expect("insert device");
 }

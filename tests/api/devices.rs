@@ -66,7 +66,9 @@ async fn insert(app: &TestApp, device: Device) -> String {
     let id = device.id.clone();
     app.state
         .db
-        .run(move |conn| Ok(license_server::repositories::devices::insert(conn, &device)?))
+        .run(move |conn| {
+            Ok::<_, license_server::db::DbError>(license_server::repositories::devices::insert(conn, &device)?)
+        })
         .await
         .expect("insert device");
     id
@@ -77,7 +79,9 @@ async fn stored(app: &TestApp, device_id: &str) -> Device {
     let id = device_id.to_owned();
     app.state
         .db
-        .run(move |conn| Ok(devices::table.find(id).select(Device::as_select()).first(conn)?))
+        .run(move |conn| {
+            Ok::<_, license_server::db::DbError>(devices::table.find(id).select(Device::as_select()).first(conn)?)
+        })
         .await
         .expect("read device")
 }

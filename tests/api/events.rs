@@ -20,7 +20,11 @@ fn actions(list: &Value) -> Vec<String> {
 
 /// Every row of the audit trail, straight from the database.
 async fn stored_count(app: &TestApp) -> i64 {
-    app.state.db.run(|conn| Ok(audit_events::table.count().get_result::<i64>(conn)?)).await.expect("count events")
+    app.state
+        .db
+        .run(|conn| Ok::<_, license_server::db::DbError>(audit_events::table.count().get_result::<i64>(conn)?))
+        .await
+        .expect("count events")
 }
 
 /// Adds a user as the customer's manager (asserts 201) and returns the answer.
@@ -337,7 +341,11 @@ async fn events_never_hold_a_password_or_token() {
     let stored: Vec<String> = app
         .state
         .db
-        .run(|conn| Ok(audit_events::table.select(audit_events::details).load::<String>(conn)?))
+        .run(|conn| {
+            Ok::<_, license_server::db::DbError>(
+                audit_events::table.select(audit_events::details).load::<String>(conn)?,
+            )
+        })
         .await
         .unwrap();
     let stored = stored.join("\n");

@@ -315,7 +315,7 @@ async fn live_refresh_token(app: &TestApp, token: &str) {
                 created_at: now,
                 expires_at: now + TimeDelta::days(30),
             };
-            Ok(license_server::repositories::refresh_tokens::insert(conn, &row)?)
+            Ok::<_, license_server::db::DbError>(license_server::repositories::refresh_tokens::insert(conn, &row)?)
         })
         .await
         .expect("insert refresh token");
@@ -334,7 +334,9 @@ async fn live_activation_token(app: &TestApp, token: &str, hardware_id: &str) {
             .state
             .db
             .write(move |conn| {
-                Ok(diesel::update(devices::table.find(device)).set(devices::token_hash.eq(digest)).execute(conn)?)
+                Ok::<_, license_server::db::DbError>(
+                    diesel::update(devices::table.find(device)).set(devices::token_hash.eq(digest)).execute(conn)?,
+                )
             })
             .await;
         assert_eq!(rows.expect("set the device's token"), 1);
@@ -350,7 +352,9 @@ async fn live_activation_token(app: &TestApp, token: &str, hardware_id: &str) {
                 let open = user_activations::table
                     .filter(user_activations::license_user_id.eq(user_id))
                     .filter(user_activations::ended_at.is_null());
-                Ok(diesel::update(open).set(user_activations::token_hash.eq(digest)).execute(conn)?)
+                Ok::<_, license_server::db::DbError>(
+                    diesel::update(open).set(user_activations::token_hash.eq(digest)).execute(conn)?,
+                )
             })
             .await;
         assert_eq!(rows.expect("set the activation's token"), 1);
@@ -394,7 +398,9 @@ async fn set_license_key(app: &TestApp, license_id: &str, key: &str) {
         .state
         .db
         .write(move |conn| {
-            Ok(diesel::update(licenses::table.find(id)).set(licenses::license_key.eq(stored)).execute(conn)?)
+            Ok::<_, license_server::db::DbError>(
+                diesel::update(licenses::table.find(id)).set(licenses::license_key.eq(stored)).execute(conn)?,
+            )
         })
         .await;
     assert_eq!(rows.expect("set the license key"), 1);
@@ -418,7 +424,9 @@ async fn product_of(app: &TestApp, terms: &Value) {
         };
         app.state
             .db
-            .write(move |conn| Ok(license_server::repositories::products::insert(conn, &product)?))
+            .write(move |conn| {
+                Ok::<_, license_server::db::DbError>(license_server::repositories::products::insert(conn, &product)?)
+            })
             .await
             .expect("insert product");
     }
@@ -440,7 +448,9 @@ async fn customer_with_id(app: &TestApp, id: &str) {
     };
     app.state
         .db
-        .write(move |conn| Ok(license_server::repositories::customers::insert(conn, &customer)?))
+        .write(move |conn| {
+            Ok::<_, license_server::db::DbError>(license_server::repositories::customers::insert(conn, &customer)?)
+        })
         .await
         .expect("insert customer");
 }
@@ -459,7 +469,9 @@ async fn order_with_id(app: &TestApp, id: &str) {
     };
     app.state
         .db
-        .write(move |conn| Ok(license_server::repositories::orders::insert(conn, &order)?))
+        .write(move |conn| {
+            Ok::<_, license_server::db::DbError>(license_server::repositories::orders::insert(conn, &order)?)
+        })
         .await
         .expect("insert order");
 }

@@ -359,7 +359,9 @@ impl TestApp {
         self.state
             .db
             .run(move |conn| {
-                Ok(audit_events::table.filter(audit_events::action.eq(action)).count().get_result::<i64>(conn)?)
+                Ok::<_, license_server::db::DbError>(
+                    audit_events::table.filter(audit_events::action.eq(action)).count().get_result::<i64>(conn)?,
+                )
             })
             .await
             .expect("count events")
@@ -460,10 +462,12 @@ pub async fn audit_events(app: &TestApp, action: &str) -> Vec<AuditEvent> {
     app.state
         .db
         .run(move |conn| {
-            Ok(audit_events::table
-                .filter(audit_events::action.eq(action))
-                .select(AuditEvent::as_select())
-                .load(conn)?)
+            Ok::<_, license_server::db::DbError>(
+                audit_events::table
+                    .filter(audit_events::action.eq(action))
+                    .select(AuditEvent::as_select())
+                    .load(conn)?,
+            )
         })
         .await
         .expect("load events")

@@ -72,7 +72,11 @@ fn assert_refused(answer: &crate::helpers::Answer, what: &str, field: &str) {
 async fn stored_events(app: &TestApp) -> i64 {
     use diesel::prelude::*;
     use license_server::db::schema::audit_events;
-    app.state.db.run(|conn| Ok(audit_events::table.count().get_result::<i64>(conn)?)).await.expect("count")
+    app.state
+        .db
+        .run(|conn| Ok::<_, license_server::db::DbError>(audit_events::table.count().get_result::<i64>(conn)?))
+        .await
+        .expect("count")
 }
 
 #[actix_web::test]

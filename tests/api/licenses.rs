@@ -60,7 +60,7 @@ async fn add_users(app: &TestApp, license_id: &str, n: usize) {
             for user in &users {
                 diesel::insert_into(license_users::table).values(user).execute(conn)?;
             }
-            Ok(())
+            Ok::<_, license_server::db::DbError>(())
         })
         .await
         .expect("insert license users");

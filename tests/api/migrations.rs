@@ -98,9 +98,11 @@ async fn the_migration_binds_the_accounts_that_managers_created() {
                 reverted.push(revert_last(conn).expect("revert a migration"));
             }
             db::run_migrations(conn).expect("migrate again");
-            Ok(accounts::table
-                .select((accounts::id, accounts::bound_customer_id))
-                .load::<(String, Option<String>)>(conn)?)
+            Ok::<_, license_server::db::DbError>(
+                accounts::table
+                    .select((accounts::id, accounts::bound_customer_id))
+                    .load::<(String, Option<String>)>(conn)?,
+            )
         })
         .await
         .unwrap();

@@ -154,7 +154,7 @@ async fn an_unexpected_failure_answers_500_with_only_the_request_id() {
         .run(|conn| {
             use diesel::RunQueryDsl;
             diesel::sql_query("ALTER TABLE products RENAME TO products_gone").execute(conn)?;
-            Ok(())
+            Ok::<_, license_server::db::DbError>(())
         })
         .await
         .unwrap();

@@ -1152,7 +1152,7 @@ async fn an_abandoned_idempotency_reservation_is_taken_over_after_two_minutes() 
         .db
         .run(move |conn| {
             diesel::insert_into(license_server::db::schema::idempotency_keys::table).values(&record).execute(conn)?;
-            Ok(())
+            Ok::<_, license_server::db::DbError>(())
         })
         .await
         .unwrap();
@@ -1288,7 +1288,11 @@ async fn expired_idempotency_keys_are_purged_when_a_new_key_is_reserved() {
     send(app.admin_token.clone(), "first", order("SO-P1")).await.assert_status(201);
     send(app.admin_token.clone(), "second", order("SO-P2")).await.assert_status(201);
     let count = || async {
-        app.state.db.run(|conn| Ok(idempotency_keys::table.count().get_result::<i64>(conn)?)).await.unwrap()
+        app.state
+            .db
+            .run(|conn| Ok::<_, license_server::db::DbError>(idempotency_keys::table.count().get_result::<i64>(conn)?))
+            .await
+            .unwrap()
     };
     assert_eq!(count().await, 2);
 

@@ -247,7 +247,7 @@ async fn a_request_queued_behind_busy_connections_past_the_wait_is_503() {
     let slow = actix_web::rt::spawn(async move {
         db.run(|_conn| {
             std::thread::sleep(WAIT * 3);
-            Ok(())
+            Ok::<_, license_server::db::DbError>(())
         })
         .await
     });

@@ -40,10 +40,13 @@ struct Field {
 }
 
 fn request_fields() -> Vec<Field> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut files = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api")];
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
         let file = syn::parse_file(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for item in file.items {
             let syn::Item::Struct(item) = item else { continue };

@@ -62,7 +62,7 @@ async fn activate(
         .db
         .run(move |conn| {
             diesel::insert_into(user_activations::table).values(&row).execute(conn)?;
-            Ok(())
+            Ok::<_, license_server::db::DbError>(())
         })
         .await
         .expect("insert activation");
@@ -75,11 +75,13 @@ async fn open_activations(app: &TestApp, user_id: &str) -> i64 {
     app.state
         .db
         .run(move |conn| {
-            Ok(user_activations::table
-                .filter(user_activations::license_user_id.eq(user_id))
-                .filter(user_activations::ended_at.is_null())
-                .count()
-                .get_result::<i64>(conn)?)
+            Ok::<_, license_server::db::DbError>(
+                user_activations::table
+                    .filter(user_activations::license_user_id.eq(user_id))
+                    .filter(user_activations::ended_at.is_null())
+                    .count()
+                    .get_result::<i64>(conn)?,
+            )
         })
         .await
         .expect("count activations")
@@ -91,11 +93,13 @@ async fn ended_at(app: &TestApp, activation_id: &str) -> Option<Option<NaiveDate
     app.state
         .db
         .run(move |conn| {
-            Ok(user_activations::table
-                .find(id)
-                .select(user_activations::ended_at)
-                .first::<Option<NaiveDateTime>>(conn)
-                .optional()?)
+            Ok::<_, license_server::db::DbError>(
+                user_activations::table
+                    .find(id)
+                    .select(user_activations::ended_at)
+                    .first::<Option<NaiveDateTime>>(conn)
+                    .optional()?,
+            )
         })
         .await
         .expect("read activation")
@@ -107,7 +111,9 @@ async fn password_hash(app: &TestApp, user_id: &str) -> String {
     app.state
         .db
         .run(move |conn| {
-            Ok(license_users::table.find(id).select(license_users::password_hash).first::<String>(conn)?)
+            Ok::<_, license_server::db::DbError>(
+                license_users::table.find(id).select(license_users::password_hash).first::<String>(conn)?,
+            )
         })
         .await
         .expect("read password hash")
@@ -510,7 +516,7 @@ async fn an_ended_activation_is_not_shown() {
             diesel::update(user_activations::table.find(id))
                 .set((user_activations::ended_at.eq(now), user_activations::end_reason.eq("deactivated")))
                 .execute(conn)?;
-            Ok(())
+            Ok::<_, license_server::db::DbError>(())
         })
         .await
         .unwrap();

@@ -1,0 +1,144 @@
+//! The validation verdict: is this activation (or this computer on this key)
+//! good now? Read-only but for a rare `last_seen_at` refresh; every
+//! well-formed question gets a code, never an error.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::About;
+use super::leases::{self, Windows};
+use super::status::Status;
+use super::tokens::{self, Token};
+use crate::db::{AnyConnection, DbError};
+use crate::models::licenses::License;
+use crate::models::seats::{DEVICE_ACTIVE, Device};
+use crate::repositories::{activations, devices, licenses};
+
+/// The codes of `/client/validate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ValidationCode {
+    Valid,
+    NotFound,
+    NotActivated,
+    Suspended,
+    Expired,
+    LeaseExpired,
+}
+
+impl ValidationCode {
+    /// The code of a license's status.
+    pub fn of(license: &License, now: NaiveDateTime) -> Self {
+        match Status::of(license, now) {
+            Status::Active => Self::Valid,
+            Status::Suspended => Self::Suspended,
+            Status::Expired => Self::Expired,
+        }
+    }
+}
+
+/// What the software asks about.
+pub enum Credential<'a> {
+    /// An activation token, as sent.
+    Token(&'a str),
+    /// A computer-based license's key, normalized; `None` when what was sent can't be a key.
+    Key(Option<&'a str>),
+}
+
+/// The outcome of a validation.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub code: ValidationCode,
+    pub about: About,
+    /// User-based: when the lease ends.
+    pub lease_expires_at: Option<NaiveDateTime>,
+    /// VALID only: how long the software may trust it offline.
+    pub valid_until: Option<NaiveDateTime>,
+}
+
+impl Verdict {
+    fn code(code: ValidationCode) -> Self {
+        Self { code, about: About::default(), lease_expires_at: None, valid_until: None }
+    }
+
+    fn judged(
+        code: ValidationCode,
+        license: &License,
+        about: About,
+        lease: Option<NaiveDateTime>,
+        windows: Windows,
+        now: NaiveDateTime,
+    ) -> Self {
+        let valid_until = (code == ValidationCode::Valid).then(|| {
+            let until = leases::trust_until(windows, license, now);
+            lease.map_or(until, |lease| until.min(lease))
+        });
+        Self { code, about, lease_expires_at: lease, valid_until }
+    }
+}
+
+fn judge_device(
+    conn: &mut AnyConnection,
+    windows: Windows,
+    device: Device,
+    license: License,
+    hardware_id: &str,
+    now: NaiveDateTime,
+) -> Result<Verdict, DbError> {
+    let code = if device.hardware_id != hardware_id || device.status != DEVICE_ACTIVE {
+        ValidationCode::NotActivated
+    } else {
+        ValidationCode::of(&license, now)
+    };
+    if code == ValidationCode::Valid && leases::needs_touch(device.last_seen_at, now) {
+        devices::set_last_seen(conn, &device.id, now)?;
+    }
+    let about = About::device(&license.id, Some(&device.id));
+    Ok(Verdict::judged(code, &license, about, None, windows, now))
+}
+
+/// The verdict on `credential` for the computer `hardware_id` at `now`: one
+/// indexed lookup joined to its license.
+pub fn validate(
+    conn: &mut AnyConnection,
+    windows: Windows,
+    credential: Credential<'_>,
+    hardware_id: &str,
+    now: NaiveDateTime,
+) -> Result<Verdict, DbError> {
+    match credential {
+        Credential::Token(token) => match tokens::parse(token) {
+            None => Ok(Verdict::code(ValidationCode::NotFound)),
+            Some(Token::Device(hash)) => match devices::by_token(conn, &hash)? {
+                None => Ok(Verdict::code(ValidationCode::NotFound)),
+                Some((device, license)) => judge_device(conn, windows, device, license, hardware_id, now),
+            },
+            Some(Token::User(hash)) => match activations::by_token(conn, &hash)? {
+                None => Ok(Verdict::code(ValidationCode::NotFound)),
+                Some((activation, license)) => {
+                    let code = if activation.hardware_id != hardware_id || activation.ended_at.is_some() {
+                        ValidationCode::NotActivated
+                    } else {
+                        match ValidationCode::of(&license, now) {
+                            ValidationCode::Valid if activation.lease_expires_at <= now => ValidationCode::LeaseExpired,
+                            other => other,
+                        }
+                    };
+                    let about = About::user(&license.id, &activation.license_user_id);
+                    Ok(Verdict::judged(code, &license, about, Some(activation.lease_expires_at), windows, now))
+                }
+            },
+        },
+        Credential::Key(None) => Ok(Verdict::code(ValidationCode::NotFound)),
+        Credential::Key(Some(key)) => match devices::by_key(conn, key, hardware_id)? {
+            Some((device, license)) => judge_device(conn, windows, device, license, hardware_id, now),
+            None => match licenses::by_key(conn, key)? {
+                None => Ok(Verdict::code(ValidationCode::NotFound)),
+                Some(license) => {
+                    Ok(Verdict { about: About::license(&license.id), ..Verdict::code(ValidationCode::NotActivated) })
+                }
+            },
+        },
+    }
+}
