@@ -1,6 +1,9 @@
-//! Randomness and digests: every secret the server makes comes from the OS CSPRNG.
+//! Randomness and digests: every secret the server makes comes from the OS
+//! CSPRNG; [`base32`] spells random bytes as text.
 
 use sha2::{Digest, Sha256};
+
+pub mod base32;
 
 /// `N` bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -27,7 +30,7 @@ pub fn random_below(bound: u8) -> u8 {
 pub fn random_token(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + 52);
     out.push_str(prefix);
-    out.push_str(&crate::licensing::keys::crockford_encode(&random_bytes::<32>()).to_ascii_lowercase());
+    out.push_str(&base32::crockford_encode(&random_bytes::<32>()).to_ascii_lowercase());
     out
 }
 

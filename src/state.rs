@@ -5,13 +5,16 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use chrono::NaiveDateTime;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::{random_bytes, sha256_hex};
 use crate::db::{self, Db};
 use crate::licensing::signing::LicenseSigner;
+use crate::models::tokens::ServerKey;
 use crate::ratelimit::RateLimiter;
 use crate::repositories::server_keys;
 
@@ -41,7 +44,7 @@ impl AppState {
         let jwt_secret = match &config.jwt_key_file {
             Some(path) => read_key_file(path)?,
             None => {
-                let key = server_keys::get_or_create_jwt_secret(&mut conn, clock.now())
+                let key = server_keys::get_or_insert(&mut conn, jwt_secret_row(&random_bytes(), clock.now()))
                     .map_err(|e| format!("cannot load the JWT key: {e}"))?;
                 B64.decode(key.secret).map_err(|_| "the stored JWT key is not base64".to_owned())?
             }
@@ -52,7 +55,7 @@ impl AppState {
                 LicenseSigner::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))?
             }
             None => {
-                let key = server_keys::get_or_create_license_key(&mut conn, clock.now())
+                let key = server_keys::get_or_insert(&mut conn, license_key_row(&random_bytes(), clock.now()))
                     .map_err(|e| format!("cannot load the license-signing key: {e}"))?;
                 LicenseSigner::from_base64(&key.secret).map_err(|e| format!("the stored license-signing key: {e}"))?
             }
@@ -80,6 +83,31 @@ impl AppState {
             trust_seconds: self.config.validation_cache_seconds,
             offline_file_seconds: self.config.offline_file_seconds,
         }
+    }
+}
+
+/// The row to store when no JWT key exists yet: the HMAC secret for access
+/// tokens, keyed by the first 16 hex characters of its SHA-256.
+fn jwt_secret_row(secret: &[u8; 32], now: NaiveDateTime) -> ServerKey {
+    ServerKey {
+        purpose: server_keys::JWT.to_owned(),
+        key_id: sha256_hex(secret)[..16].to_owned(),
+        secret: B64.encode(secret),
+        public_key: None,
+        created_at: now,
+    }
+}
+
+/// The row to store when no license-signing key exists yet: the Ed25519 seed,
+/// with the public key and key id of the signer it makes.
+fn license_key_row(seed: &[u8; 32], now: NaiveDateTime) -> ServerKey {
+    let signer = LicenseSigner::from_seed(seed);
+    ServerKey {
+        purpose: server_keys::LICENSE.to_owned(),
+        key_id: signer.key_id().to_owned(),
+        secret: B64.encode(seed),
+        public_key: Some(signer.public_key_base64().to_owned()),
+        created_at: now,
     }
 }
 
