@@ -25,6 +25,7 @@ mod outage;
 mod owasp;
 mod products;
 mod ratelimit;
+mod schema_equality;
 mod schema_rules;
 mod spec;
 mod spec_walk;
