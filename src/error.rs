@@ -103,53 +103,24 @@ impl ErrorCode {
         }
     }
 
-    /// The code as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        use ErrorCode::*;
-        match self {
-            MalformedBody => "MALFORMED_BODY",
-            ValidationFailed => "VALIDATION_FAILED",
-            BodyTooLarge => "BODY_TOO_LARGE",
-            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            NotFound => "NOT_FOUND",
-            MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            InvalidToken => "INVALID_TOKEN",
-            TokenExpired => "TOKEN_EXPIRED",
-            InvalidCredentials => "INVALID_CREDENTIALS",
-            InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
-            AccountDisabled => "ACCOUNT_DISABLED",
-            Forbidden => "FORBIDDEN",
-            RateLimited => "RATE_LIMITED",
-            Internal => "INTERNAL",
-            ServiceUnavailable => "SERVICE_UNAVAILABLE",
-            Conflict => "CONFLICT",
-            ProductCodeTaken => "PRODUCT_CODE_TAKEN",
-            OrderNumberTaken => "ORDER_NUMBER_TAKEN",
-            AlreadyManager => "ALREADY_MANAGER",
-            LastManager => "LAST_MANAGER",
-            OrderFull => "ORDER_FULL",
-            SeatsInUse => "SEATS_IN_USE",
-            SeatsExhausted => "SEATS_EXHAUSTED",
-            EmailTaken => "EMAIL_TAKEN",
-            WrongLicenseKind => "WRONG_LICENSE_KIND",
-            IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
-            IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
-            WrongCurrentPassword => "WRONG_CURRENT_PASSWORD",
-            UserAlreadyActive => "USER_ALREADY_ACTIVE",
-            LicenseAmbiguous => "LICENSE_AMBIGUOUS",
-            OfflineNotAllowed => "OFFLINE_NOT_ALLOWED",
-            NotOfflineDevice => "NOT_OFFLINE_DEVICE",
-            NotActivated => "NOT_ACTIVATED",
-            LeaseExpired => "LEASE_EXPIRED",
-            Suspended => "SUSPENDED",
-            Expired => "EXPIRED",
-            EmailUnavailable => "EMAIL_UNAVAILABLE",
-            EmailBoundToOtherCustomer => "EMAIL_BOUND_TO_OTHER_CUSTOMER",
-        }
-    }
-
     fn title(self) -> &'static str {
         self.status().canonical_reason().unwrap_or("Error")
+    }
+
+    /// The code as it appears on the wire: serde's form (`rename_all` above),
+    /// the one place it is spelled.
+    fn wire(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(code)) => code,
+            _ => unreachable!("a unit variant serializes as its name"),
+        }
+    }
+}
+
+/// The wire form, for logs and messages.
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.wire())
     }
 }
 
@@ -228,8 +199,8 @@ pub struct Problem {
     #[schema(max_length = 1000, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub detail: Option<String>,
     /// Stable SCREAMING_SNAKE code to switch on.
-    #[schema(value_type = ErrorCode, example = "NOT_FOUND")]
-    pub code: String,
+    #[schema(example = "NOT_FOUND")]
+    pub code: ErrorCode,
     /// Field → messages (422 `VALIDATION_FAILED`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<FieldErrorsSchema>)]
@@ -424,13 +395,13 @@ impl ApiError {
 
     /// The problem body this error answers with.
     pub fn problem(&self) -> Problem {
-        let code = self.0.code.as_str();
+        let code = self.0.code;
         Problem {
-            kind: problem_type(code),
+            kind: problem_type(&code.wire()),
             title: self.0.code.title().to_owned(),
             status: self.0.code.status().as_u16(),
             detail: self.0.detail.as_deref().map(|d| bounded_text(d, MAX_DETAIL)),
-            code: code.to_owned(),
+            code,
             errors: self.0.errors.as_ref().map(bounded_errors),
             request_id: telemetry::current_request_id(),
             extra: self.0.extra.clone(),
@@ -438,10 +409,16 @@ impl ApiError {
     }
 }
 
-/// The `type` URI of a problem with `code`.
+/// The `type` URI of a problem with `code` (its wire form): the code in
+/// kebab case after `PROBLEM_TYPE_PREFIX`.
 fn problem_type(code: &str) -> String {
-    format!("urn:license-server:problem:{}", code.to_ascii_lowercase().replace('_', "-"))
+    let mut kind = String::with_capacity(PROBLEM_TYPE_PREFIX.len() + code.len());
+    kind.push_str(PROBLEM_TYPE_PREFIX);
+    kind.extend(code.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }));
+    kind
 }
+
+const PROBLEM_TYPE_PREFIX: &str = "urn:license-server:problem:";
 
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -456,9 +433,9 @@ impl fmt::Debug for ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.0.detail, &self.0.cause) {
-            (_, Some(cause)) => write!(f, "{}: {cause}", self.0.code.as_str()),
-            (Some(detail), None) => write!(f, "{}: {detail}", self.0.code.as_str()),
-            (None, None) => f.write_str(self.0.code.as_str()),
+            (_, Some(cause)) => write!(f, "{}: {cause}", self.0.code),
+            (Some(detail), None) => write!(f, "{}: {detail}", self.0.code),
+            (None, None) => write!(f, "{}", self.0.code),
         }
     }
 }
@@ -710,7 +687,17 @@ mod tests {
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), &RETRY_AFTER_SECONDS.to_string());
         }
-        assert_eq!(ErrorCode::ServiceUnavailable.as_str(), "SERVICE_UNAVAILABLE");
+        assert_eq!(ErrorCode::ServiceUnavailable.to_string(), "SERVICE_UNAVAILABLE");
+    }
+
+    /// The code, the `type` and the message name serde's form of the code.
+    #[test]
+    fn a_problem_names_its_code_as_serde_writes_it() {
+        let error = ApiError::new(ErrorCode::EmailBoundToOtherCustomer, "bound");
+        let problem = serde_json::to_value(error.problem()).unwrap();
+        assert_eq!(problem["code"], "EMAIL_BOUND_TO_OTHER_CUSTOMER");
+        assert_eq!(problem["type"], "urn:license-server:problem:email-bound-to-other-customer");
+        assert_eq!(error.to_string(), "EMAIL_BOUND_TO_OTHER_CUSTOMER: bound");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The OpenAPI document: info, tags and security schemes here; the paths come
 //! from the handlers registered in `api::configure` (utoipa-actix-web). The
 //! error responses every operation shares are added in one place, [`finalize`],
-//! from what each operation declares (security, body, path parameters).
+//! from what each operation declares (security, body, path parameters), and
+//! so is the `Problem` body of the errors an operation declares by status and
+//! description alone.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
@@ -67,6 +69,14 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The media type of every error answer (`error::ApiError`).
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every error answer: a `Problem`.
+fn problem_content() -> Content {
+    Content::new(Some(Ref::from_schema_name("Problem")))
+}
+
 /// Shared problem responses: (component name, status, description).
 const SHARED: &[(&str, &str, &str)] = &[
     ("MalformedBody", "400", "`MALFORMED_BODY`: the body is not valid JSON"),
@@ -101,9 +111,7 @@ const NO_DATABASE: &[&str] = &["/api/v1/client/public-key"];
 pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
     for (name, status, description) in SHARED {
-        let response = ResponseBuilder::new()
-            .description(*description)
-            .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))));
+        let response = ResponseBuilder::new().description(*description).content(PROBLEM_JSON, problem_content());
         let mut response = response.build();
         add_headers(status, &mut response, HeaderSet { rate_limit: true, signed: false });
         components.responses.insert((*name).to_owned(), RefOr::T(response));
@@ -115,6 +123,7 @@ pub fn finalize(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         for op in ops.into_iter().flatten() {
             name_path_ids(op);
             add_shared_responses(path, op);
+            add_problem_bodies(op);
             describe_successes(op);
             for (status, response) in op.responses.responses.iter_mut() {
                 if let RefOr::T(response) = response {
@@ -372,6 +381,21 @@ fn add_headers(status: &str, response: &mut utoipa::openapi::Response, set: Head
                 text(256, "^ed25519=[A-Za-z0-9+/]{86}==; kid=[A-Za-z0-9._-]{1,64}$"),
             )
         });
+    }
+}
+
+/// An error an operation declares by status and description only answers a
+/// problem: the `Problem` body is stated here, once, for every 4xx and 5xx
+/// without content. A declared body (`ActivationConflict`, `Readiness`, or
+/// `Problem` spelled out) stays as declared.
+fn add_problem_bodies(op: &mut Operation) {
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.content.is_empty()
+            && status.starts_with(['4', '5'])
+        {
+            response.content.insert(PROBLEM_JSON.into(), RefOr::T(problem_content()));
+        }
     }
 }
 

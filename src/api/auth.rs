@@ -118,9 +118,9 @@ fn issue(
     ),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS`: wrong e-mail or password (the same for both)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`ACCOUNT_DISABLED`: right password, disabled account", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`RATE_LIMITED`: too many failed attempts for this e-mail or address; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_CREDENTIALS`: wrong e-mail or password (the same for both)"),
+        (status = 403, description = "`ACCOUNT_DISABLED`: right password, disabled account"),
+        (status = 429, description = "`RATE_LIMITED`: too many failed attempts for this e-mail or address; see `Retry-After`"),
     ),
     security(())
 )]
@@ -183,7 +183,7 @@ enum Rotation {
     ),
     responses(
         (status = 200, description = "New tokens; the presented refresh token is used up", body = TokenResponse),
-        (status = 401, description = "`INVALID_REFRESH_TOKEN`: unknown, expired, revoked or re-used (re-use revokes the family)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_REFRESH_TOKEN`: unknown, expired, revoked or re-used (re-use revokes the family)"),
     ),
     security(())
 )]

@@ -125,7 +125,7 @@ impl super::Collection for Devices {
     params(("license_id" = String, Path, description = "License id"), ListParams<Devices>, DeviceFilters),
     responses(
         (status = 200, description = "A page of devices", body = Page<DeviceView>),
-        (status = 409, description = "`WRONG_LICENSE_KIND`: a user-based license", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`WRONG_LICENSE_KIND`: a user-based license"),
     ),
     security(("bearer" = []))
 )]
@@ -166,7 +166,7 @@ pub async fn list_devices(
 #[utoipa::path(
     tag = "devices",
     params(("license_id" = String, Path, description = "License id"), ("device_id" = String, Path, description = "Device id")),
-    responses((status = 200, body = DeviceView), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = DeviceView), (status = 409, description = "`WRONG_LICENSE_KIND`")),
     security(("bearer" = []))
 )]
 #[get("/licenses/{license_id}/devices/{device_id}")]
@@ -216,7 +216,7 @@ pub struct DeactivateDevice {
     ),
     responses(
         (status = 200, description = "The device, deactivated", body = DeviceView),
-        (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`WRONG_LICENSE_KIND`"),
     ),
     security(("bearer" = []))
 )]

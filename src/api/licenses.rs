@@ -384,8 +384,8 @@ pub async fn get_license(
     ),
     responses(
         (status = 201, description = "Issued", body = LicenseView),
-        (status = 404, description = "`NOT_FOUND`: `order_id`, `product_id` or `product_code` names nothing (`errors` names the field)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`ORDER_FULL`: the order holds 100 licenses already", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`: `order_id`, `product_id` or `product_code` names nothing (`errors` names the field)"),
+        (status = 409, description = "`ORDER_FULL`: the order holds 100 licenses already"),
     ),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -478,7 +478,7 @@ pub struct UpdateLicense {
     ),
     responses(
         (status = 200, body = LicenseView),
-        (status = 409, description = "`SEATS_IN_USE`: fewer seats than are in use", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`SEATS_IN_USE`: fewer seats than are in use"),
     ),
     security(("bearer" = []))
 )]

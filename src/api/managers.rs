@@ -190,7 +190,7 @@ pub struct UpdateManager {
     ),
     responses(
         (status = 200, body = ManagerView),
-        (status = 422, description = "`VALIDATION_FAILED`, also for an unknown `bound_customer_id` or a binding that the account's orders of other customers contradict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, also for an unknown `bound_customer_id` or a binding that the account's orders of other customers contradict"),
     ),
     security(("bearer" = []))
 )]

@@ -152,7 +152,7 @@ pub async fn update_me(
     ),
     responses(
         (status = 204, description = "Changed"),
-        (status = 422, description = "`WRONG_CURRENT_PASSWORD` (with `errors.current_password`) or `VALIDATION_FAILED`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`WRONG_CURRENT_PASSWORD` (with `errors.current_password`) or `VALIDATION_FAILED`"),
     ),
     security(("bearer" = []))
 )]

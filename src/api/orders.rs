@@ -470,9 +470,9 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
     params(("Idempotency-Key" = Option<String>, Header, max_length = 255, pattern = r"^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$", description = "1–255 visible ASCII characters; kept 24 hours per caller")),
     responses(
         (status = 201, description = "Created (or replayed for the same Idempotency-Key and body)", body = OrderView),
-        (status = 404, description = "`NOT_FOUND`: `customer_id` or a license's `product_id`/`product_code` names nothing (`errors` names the field)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`ORDER_NUMBER_TAKEN`; `IDEMPOTENCY_IN_PROGRESS`; `EMAIL_BOUND_TO_OTHER_CUSTOMER`: a manager's e-mail names an account bound to another customer; `EMAIL_UNAVAILABLE`: it is an admin's (`errors` names the `managers[i].email`); nothing is created", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`VALIDATION_FAILED`; `IDEMPOTENCY_KEY_REUSED` (same key, other body)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`: `customer_id` or a license's `product_id`/`product_code` names nothing (`errors` names the field)"),
+        (status = 409, description = "`ORDER_NUMBER_TAKEN`; `IDEMPOTENCY_IN_PROGRESS`; `EMAIL_BOUND_TO_OTHER_CUSTOMER`: a manager's e-mail names an account bound to another customer; `EMAIL_UNAVAILABLE`: it is an admin's (`errors` names the `managers[i].email`); nothing is created"),
+        (status = 422, description = "`VALIDATION_FAILED`; `IDEMPOTENCY_KEY_REUSED` (same key, other body)"),
     ),
     security(("bearer" = []), ("shop_key" = []))
 )]
@@ -716,7 +716,7 @@ pub struct AddedManager {
     ),
     responses(
         (status = 201, body = AddedManager),
-        (status = 409, description = "`ALREADY_MANAGER`; `ORDER_FULL`: the order names 50 managers already; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support; admin callers: it is an admin's, said in `errors`); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ALREADY_MANAGER`; `ORDER_FULL`: the order names 50 managers already; `EMAIL_UNAVAILABLE` (manager callers: this e-mail can't be added here, whatever the reason — ask the vendor's support; admin callers: it is an admin's, said in `errors`); `EMAIL_BOUND_TO_OTHER_CUSTOMER` (admin callers: the account is bound to another customer)"),
     ),
     security(("bearer" = []))
 )]
@@ -793,7 +793,7 @@ pub async fn add_order_manager(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 409, description = "`LAST_MANAGER`: an order keeps at least one manager", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`LAST_MANAGER`: an order keeps at least one manager"),
     ),
     security(("bearer" = []))
 )]

@@ -148,7 +148,7 @@ pub async fn list_products(
     ),
     responses(
         (status = 201, description = "Created", body = ProductView),
-        (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`PRODUCT_CODE_TAKEN`"),
     ),
     security(("bearer" = []))
 )]
@@ -215,7 +215,7 @@ pub async fn get_product(
     ),
     responses(
         (status = 200, body = ProductView),
-        (status = 409, description = "`PRODUCT_CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`PRODUCT_CODE_TAKEN`"),
     ),
     security(("bearer" = []))
 )]

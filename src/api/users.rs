@@ -120,7 +120,7 @@ impl super::Collection for Users {
     params(("license_id" = String, Path, description = "License id"), ListParams<Users>, UserFilters),
     responses(
         (status = 200, description = "A page of users", body = Page<UserView>),
-        (status = 409, description = "`WRONG_LICENSE_KIND`: a computer-based license", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`WRONG_LICENSE_KIND`: a computer-based license"),
     ),
     security(("bearer" = []))
 )]
@@ -195,7 +195,7 @@ pub struct AddedUser {
     ),
     responses(
         (status = 201, body = AddedUser),
-        (status = 409, description = "`SEATS_EXHAUSTED`, `EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`SEATS_EXHAUSTED`, `EMAIL_TAKEN` or `WRONG_LICENSE_KIND`"),
     ),
     security(("bearer" = []))
 )]
@@ -236,7 +236,7 @@ pub async fn add_user(
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
-    responses((status = 200, body = UserView), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = UserView), (status = 409, description = "`WRONG_LICENSE_KIND`")),
     security(("bearer" = []))
 )]
 #[get("/licenses/{license_id}/users/{user_id}")]
@@ -287,7 +287,7 @@ pub struct UpdateUser {
         content = UpdateUser,
         example = json!({ "name": "Erika Musterfrau (Konstruktion)" })
     ),
-    responses((status = 200, body = UserView), (status = 409, description = "`EMAIL_TAKEN` or `WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = UserView), (status = 409, description = "`EMAIL_TAKEN` or `WRONG_LICENSE_KIND`")),
     security(("bearer" = []))
 )]
 #[patch("/licenses/{license_id}/users/{user_id}")]
@@ -342,7 +342,7 @@ pub struct GeneratedUserPassword {
     responses(
         (status = 200, description = "Generated (no body sent)", body = GeneratedUserPassword),
         (status = 204, description = "Set to the chosen password"),
-        (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`WRONG_LICENSE_KIND`"),
     ),
     security(("bearer" = []))
 )]
@@ -380,7 +380,7 @@ pub async fn set_user_password(
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
-    responses((status = 200, description = "The user, with `activation: null`", body = UserView), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The user, with `activation: null`", body = UserView), (status = 409, description = "`WRONG_LICENSE_KIND`")),
     security(("bearer" = []))
 )]
 #[post("/licenses/{license_id}/users/{user_id}/reset-activation")]
@@ -407,7 +407,7 @@ pub async fn reset_user_activation(
 #[utoipa::path(
     tag = "users",
     params(("license_id" = String, Path, description = "License id"), ("user_id" = String, Path, description = "User id")),
-    responses((status = 204, description = "Removed"), (status = 409, description = "`WRONG_LICENSE_KIND`", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 204, description = "Removed"), (status = 409, description = "`WRONG_LICENSE_KIND`")),
     security(("bearer" = []))
 )]
 #[delete("/licenses/{license_id}/users/{user_id}")]
