@@ -169,10 +169,10 @@ fn echo_hardware_id(req: &HttpRequest, hardware_id: &str) {
     ),
     responses(
         (status = 200, description = "Activated", body = ActivateResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS`: wrong key, e-mail or password (no hint which)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`SUSPENDED` or `EXPIRED`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_CREDENTIALS`: wrong key, e-mail or password (no hint which)"),
+        (status = 403, description = "`SUSPENDED` or `EXPIRED`"),
         (status = 409, description = "`SEATS_EXHAUSTED` (with `seats`, `seats_used`, `managers`), `USER_ALREADY_ACTIVE` (with `lease_expires_at`), `LICENSE_AMBIGUOUS`", body = ActivationConflict, content_type = "application/problem+json"),
-        (status = 429, description = "`RATE_LIMITED`: too many failed attempts; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`RATE_LIMITED`: too many failed attempts; see `Retry-After`"),
     ),
     security(())
 )]
@@ -411,9 +411,9 @@ pub async fn validate(
     ),
     responses(
         (status = 200, body = HeartbeatResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`SUSPENDED` or `EXPIRED`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`LEASE_EXPIRED` (activate again) or `NOT_ACTIVATED` (the activation ended)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token"),
+        (status = 403, description = "`SUSPENDED` or `EXPIRED`"),
+        (status = 409, description = "`LEASE_EXPIRED` (activate again) or `NOT_ACTIVATED` (the activation ended)"),
     ),
     security(())
 )]
@@ -461,8 +461,8 @@ pub async fn heartbeat(
     ),
     responses(
         (status = 200, body = DeactivateResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`NOT_ACTIVATED`: the activation had ended; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_CREDENTIALS`: unknown or garbage token"),
+        (status = 409, description = "`NOT_ACTIVATED`: the activation had ended; nothing changed"),
     ),
     security(())
 )]
@@ -552,9 +552,9 @@ where
     ),
     responses(
         (status = 200, body = OfflineActivateResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`SUSPENDED` or `EXPIRED`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`OFFLINE_NOT_ALLOWED`, `WRONG_LICENSE_KIND` (user-based), `SEATS_EXHAUSTED`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key"),
+        (status = 403, description = "`SUSPENDED` or `EXPIRED`"),
+        (status = 409, description = "`OFFLINE_NOT_ALLOWED`, `WRONG_LICENSE_KIND` (user-based), `SEATS_EXHAUSTED`"),
     ),
     security(())
 )]
@@ -612,8 +612,8 @@ async fn offline_activate_now(
     ),
     responses(
         (status = 200, body = OfflineDeactivateResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`NOT_ACTIVATED`: no active device with this hardware id (also a replayed deactivation); `NOT_OFFLINE_DEVICE`: the device activated online, so an unsigned request file can't end its activation. Nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_CREDENTIALS`: wrong license key"),
+        (status = 409, description = "`NOT_ACTIVATED`: no active device with this hardware id (also a replayed deactivation); `NOT_OFFLINE_DEVICE`: the device activated online, so an unsigned request file can't end its activation. Nothing changed"),
     ),
     security(())
 )]
