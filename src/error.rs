@@ -511,7 +511,8 @@ impl From<licensing::Error> for ApiError {
         match e {
             E::NotFound => Self::not_found(),
             E::InvalidCredentials => Self::invalid_credentials(),
-            E::Invalid { field, message } => Self::field(field, message),
+            E::Invalid { field, message } => Self::field(&field, message),
+            E::NoSuch { field, what } => Self::no_such(&field, what),
             E::WrongLicenseKind(mismatch) => Self::new(
                 ErrorCode::WrongLicenseKind,
                 match mismatch {
@@ -566,6 +567,35 @@ impl From<licensing::Error> for ApiError {
             }
             E::EmailTaken => Self::new(ErrorCode::EmailTaken, "This e-mail is already a user of this license."),
             E::ForceNeedsAdmin => Self::new(ErrorCode::Forbidden, "Only an admin may force the release of a seat."),
+            E::OrderNumberTaken(number) => {
+                Self::new(ErrorCode::OrderNumberTaken, format!("An order numbered {number} exists."))
+            }
+            E::ProductCodeTaken => Self::new(ErrorCode::ProductCodeTaken, "Another product has this code."),
+            E::OrderFull { what, max } => Self::order_full(what, max),
+            E::AlreadyManager => {
+                Self::new(ErrorCode::AlreadyManager, "This account is a manager of the order already.")
+            }
+            E::LastManager => {
+                Self::new(ErrorCode::LastManager, "This is the order's last manager; add another before removing it.")
+            }
+            E::LinkRefused { refusal, field } => Self::link_refused(refusal, &field),
+            E::BindRefused(refusal) => Self::bind_refused(refusal),
+            E::IdempotencyKeyReused => {
+                Self::new(ErrorCode::IdempotencyKeyReused, "This Idempotency-Key was used with another request body.")
+            }
+            E::IdempotencyInProgress => Self::new(
+                ErrorCode::IdempotencyInProgress,
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+            ),
+            E::AccountDisabled => Self::new(ErrorCode::AccountDisabled, "This account is disabled."),
+            E::WrongCurrentPassword => {
+                let mut errors = FieldErrors::new();
+                errors.insert("current_password".to_owned(), vec!["is not the current password".to_owned()]);
+                Self::new(ErrorCode::WrongCurrentPassword, "The current password is wrong.").with_errors(errors)
+            }
+            E::InvalidRefreshToken => {
+                Self::new(ErrorCode::InvalidRefreshToken, "The refresh token is not valid; sign in again.")
+            }
             E::Storage(e) => e.into(),
         }
     }

@@ -168,10 +168,7 @@ pub fn activate_device(
 ) -> Result<Activated> {
     let found = licenses::by_key(conn, key)?.ok_or(Error::InvalidCredentials)?;
     if found.kind != COMPUTER_BASED {
-        return Err(Error::Invalid {
-            field: "email",
-            message: "a user-based license activates with email and password",
-        });
+        return Err(Error::invalid("email", "a user-based license activates with email and password"));
     }
     let license = lock_license(conn, &found.id)?;
     gate(&license, now, About::license(&license.id))?;

@@ -66,8 +66,13 @@ pub enum Error {
     InvalidCredentials,
     /// The request is well-formed but names the wrong thing in `field`.
     Invalid {
-        field: &'static str,
-        message: &'static str,
+        field: String,
+        message: String,
+    },
+    /// An id in the request (`field`) names no `what`.
+    NoSuch {
+        field: String,
+        what: &'static str,
     },
     WrongLicenseKind(KindMismatch),
     Suspended(About),
@@ -96,10 +101,50 @@ pub enum Error {
     EmailTaken,
     /// Only an admin may force the release of a seat.
     ForceNeedsAdmin,
+    /// Another order has this number.
+    OrderNumberTaken(String),
+    /// Another product has this code.
+    ProductCodeTaken,
+    /// The order holds `max` of `what` already.
+    OrderFull {
+        what: &'static str,
+        max: usize,
+    },
+    /// The account manages the order already.
+    AlreadyManager,
+    /// An order keeps at least one manager.
+    LastManager,
+    /// The account in `field` may not be linked as a manager here.
+    LinkRefused {
+        refusal: super::linking::LinkRefusal,
+        field: String,
+    },
+    /// The account may not be bound to that customer.
+    BindRefused(super::linking::BindRefusal),
+    /// An idempotency key used before with another request body.
+    IdempotencyKeyReused,
+    /// A request with this idempotency key is still running.
+    IdempotencyInProgress,
+    /// The account is disabled.
+    AccountDisabled,
+    /// The current password given to change it is wrong.
+    WrongCurrentPassword,
+    /// A refresh token that is unknown, used, revoked or expired.
+    InvalidRefreshToken,
     Storage(DbError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), message: message.into() }
+    }
+
+    pub fn no_such(field: impl Into<String>, what: &'static str) -> Self {
+        Self::NoSuch { field: field.into(), what }
+    }
+}
 
 impl From<DbError> for Error {
     fn from(e: DbError) -> Self {
