@@ -12,25 +12,20 @@ use validator::Validate;
 use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, scope_of, utc};
 use crate::auth::{Admin, AdminOrShop, Caller};
-use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
-use crate::error::{ApiError, ApiResult, Checks, ErrorCode};
+use crate::error::{ApiError, ApiResult, Checks};
 use crate::ids;
-use crate::licensing::keys;
+use crate::licensing::licenses::{ProductBy, Terms};
 use crate::licensing::status::Status;
-use crate::models::catalog::Product;
-use crate::models::licenses::{COMPUTER_BASED, License, LicenseChangeset, USER_BASED};
-use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::licensing::{self, keys};
+use crate::models::licenses::{COMPUTER_BASED, USER_BASED};
 use crate::repositories::licenses::{self, LicenseFilter, LicenseRow, LicenseSort};
 use crate::repositories::list::Sort;
-use crate::repositories::{orders, products};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_licenses).service(create_license).service(get_license).service(update_license);
 }
 
-/// Default life of a user's temporary activation without a heartbeat.
-pub const DEFAULT_LEASE_SECONDS: i32 = 900;
 pub const MIN_LEASE_SECONDS: i32 = 60;
 pub const MAX_LEASE_SECONDS: i32 = 7 * 86_400;
 pub const MAX_SEATS: i32 = 1_000_000;
@@ -207,56 +202,23 @@ struct OrderOfLicense {
 }
 
 impl LicenseTerms {
-    /// Finds the product the terms name; `field` prefixes error paths.
-    pub fn resolve_product(&self, conn: &mut AnyConnection, field: &str) -> ApiResult<Product> {
+    /// The terms as the licensing rules take them; `field` (such as
+    /// `licenses[0]`) prefixes error paths.
+    pub fn terms(&self, field: &str) -> ApiResult<Terms> {
         let path = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
-        let found = match (&self.product_id, &self.product_code) {
-            (Some(_), Some(_)) | (None, None) => {
-                return Err(ApiError::field(&path("product_id"), "give exactly one of product_id and product_code"));
-            }
-            (Some(id), None) => match ids::parse(id) {
-                Some(id) => products::find(conn, &id)?,
-                None => None,
-            },
-            (None, Some(code)) => products::find_by_code(conn, code.trim())?,
+        let product = match (&self.product_id, &self.product_code) {
+            (Some(id), None) => ProductBy::Id(id.clone()),
+            (None, Some(code)) => ProductBy::Code(code.clone()),
+            _ => return Err(ApiError::field(&path("product_id"), "give exactly one of product_id and product_code")),
         };
-        let name = if self.product_id.is_some() { "product_id" } else { "product_code" };
-        found.ok_or_else(|| ApiError::no_such(&path(name), "product"))
-    }
-
-    /// Inserts a license of `order_id` on these terms and records `license.created`.
-    pub fn issue(
-        &self,
-        conn: &mut AnyConnection,
-        ctx: &AuditCtx,
-        order_id: &str,
-        product: &Product,
-        now: NaiveDateTime,
-    ) -> ApiResult<License> {
-        let license = License {
-            id: ids::new_id(),
-            license_key: keys::generate(),
-            order_id: order_id.to_owned(),
-            product_id: product.id.clone(),
-            kind: self.kind.as_str().to_owned(),
+        Ok(Terms {
+            product,
+            kind: self.kind.as_str(),
             seats: self.seats,
-            suspended: false,
-            offline_allowed: self.offline_allowed.unwrap_or(true),
-            lease_seconds: self.lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS),
-            starts_at: now,
             expires_at: self.expires_at.map(|t| t.naive_utc()),
-            created_at: now,
-            updated_at: now,
-        };
-        licenses::insert(conn, &license)?;
-        let details = json!({
-            "product_code": product.code, "kind": license.kind, "seats": license.seats,
-            "expires_at": self.expires_at, "offline_allowed": license.offline_allowed,
-            "lease_seconds": license.lease_seconds,
-        });
-        let target = Target::order(order_id).with_license(&license.id).with_subject(&license.id);
-        audit::record(conn, ctx, now, "license.created", target, details)?;
-        Ok(license)
+            offline_allowed: self.offline_allowed,
+            lease_seconds: self.lease_seconds,
+        })
     }
 }
 
@@ -399,24 +361,8 @@ pub async fn create_license(
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
     let order_id = super::extract::parse_json::<OrderOfLicense>(&body.raw)?.order_id;
-    let terms = body.value;
-    let row = state
-        .db
-        .write(move |conn| {
-            let order = ids::parse(&order_id)
-                .map(|id| orders::find(conn, &crate::repositories::scope::Scope::All, &id))
-                .transpose()?
-                .flatten()
-                .ok_or_else(|| ApiError::no_such("order_id", "order"))?;
-            if !crate::licensing::orders::may_add_license(orders::lock_and_count_licenses(conn, &order.0.id)?) {
-                return Err(ApiError::order_full("licenses", crate::licensing::orders::MAX_LICENSES));
-            }
-            let product = terms.resolve_product(conn, "")?;
-            let license = terms.issue(conn, &ctx, &order.0.id, &product, now)?;
-            licenses::find(conn, &crate::repositories::scope::Scope::All, &license.id, now)?
-                .ok_or_else(|| ApiError::internal("the issued license vanished"))
-        })
-        .await?;
+    let terms = body.value.terms("")?;
+    let row = state.db.write(move |tx| licensing::licenses::create(tx, &ctx, &order_id, &terms, now)).await?;
     Ok(Created(LicenseView::new(row, now)))
 }
 
@@ -494,41 +440,20 @@ pub async fn update_license(
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let changes = body.value;
-    let row = state
-        .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Licenses, &id)?;
-            let license = licenses::find_row(conn, &id)?.ok_or_else(ApiError::not_found)?;
-            if let Some(seats) = changes.seats {
-                let used = licenses::seats_used_one(conn, &id, now)?;
-                if i64::from(seats) < used {
-                    return Err(ApiError::new(
-                        ErrorCode::SeatsInUse,
-                        format!("{used} seats are in use; free some before lowering the count to {seats}."),
-                    )
-                    .with_extra("seats_used", used));
-                }
-            }
-            let changeset = LicenseChangeset {
-                seats: changes.seats,
-                expires_at: changes.expires_at.map(|e| e.map(|t| t.naive_utc())),
-                suspended: changes.status.map(|s| matches!(s, SettableStatus::Suspended)),
-                offline_allowed: changes.offline_allowed,
-                lease_seconds: changes.lease_seconds,
-                updated_at: Some(now),
-            };
-            licenses::update(conn, &id, &changeset)?;
-            let details = json!({
-                "seats": changes.seats, "expires_at": changes.expires_at,
-                "status": changes.status.map(|s| format!("{s:?}").to_lowercase()),
-                "offline_allowed": changes.offline_allowed, "lease_seconds": changes.lease_seconds,
-            });
-            let details = strip_nulls(details, &changes);
-            let target = Target::order(&license.order_id).with_license(&id).with_subject(&id);
-            audit::record(conn, &ctx, now, "license.updated", target, details)?;
-            licenses::find(conn, &crate::repositories::scope::Scope::All, &id, now)?.ok_or_else(ApiError::not_found)
-        })
-        .await?;
+    let details = json!({
+        "seats": changes.seats, "expires_at": changes.expires_at,
+        "status": changes.status.map(|s| format!("{s:?}").to_lowercase()),
+        "offline_allowed": changes.offline_allowed, "lease_seconds": changes.lease_seconds,
+    });
+    let details = strip_nulls(details, &changes);
+    let changes = licensing::licenses::Changes {
+        seats: changes.seats,
+        expires_at: changes.expires_at.map(|e| e.map(|t| t.naive_utc())),
+        suspended: changes.status.map(|s| matches!(s, SettableStatus::Suspended)),
+        offline_allowed: changes.offline_allowed,
+        lease_seconds: changes.lease_seconds,
+    };
+    let row = state.db.write(move |tx| licensing::licenses::update(tx, &ctx, &id, &changes, details, now)).await?;
     Ok(web::Json(LicenseView::new(row, now)))
 }
 

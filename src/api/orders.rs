@@ -5,10 +5,8 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -19,17 +17,17 @@ use super::licenses::{CustomerRef, LicenseTerms, LicenseView};
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
 use crate::auth::{Account, Admin, AdminOrShop, Caller, Principal, password};
 use crate::crypto::sha256_hex;
-use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::db::AnyConnection;
+use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::licensing::linking::{self, AccountFacts, LinkCaller};
-use crate::models::accounts::{Account as AccountRow, NewAccount, ROLE_MANAGER};
-use crate::models::orders::{IdempotencyKey, Order, OrderManager};
-use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::licensing::linking::LinkCaller;
+use crate::licensing::orders::{self as order_rules, CustomerChoice, NewOrder, PreparedManager, Reservation};
+use crate::models::accounts::Account as AccountRow;
+use crate::repositories::audit::{AuditCtx, Target};
 use crate::repositories::list::Sort;
 use crate::repositories::orders::{self, OrderSort};
 use crate::repositories::scope::Scope;
-use crate::repositories::{accounts, customers, licenses};
+use crate::repositories::{accounts, licenses};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -42,11 +40,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(remove_order_manager);
 }
 
-/// How long an `Idempotency-Key` is remembered.
-pub const IDEMPOTENCY_HOURS: i64 = 24;
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-/// An unfinished reservation older than this is taken to be abandoned.
-pub const ABANDONED_AFTER_SECONDS: i64 = 120;
 
 /// A license manager of an order (its `id` is the account id).
 #[derive(Debug, Serialize, ToSchema)]
@@ -249,21 +243,6 @@ pub struct CreateOrder {
     pub managers: Vec<NewManager>,
 }
 
-/// A manager account made ready before the transaction (hashing is slow).
-struct PreparedManager {
-    email: String,
-    name: String,
-    /// For e-mails without an account: the generated password and its hash.
-    new_password: Option<(String, String)>,
-}
-
-/// The order an account is to be linked to, and who asks.
-struct LinkTarget<'a> {
-    caller: LinkCaller,
-    order_id: &'a str,
-    customer_id: &'a str,
-}
-
 /// Who asks for a manager link, as the linking rules know callers.
 fn link_caller(principal: &Principal) -> LinkCaller {
     match principal {
@@ -271,56 +250,6 @@ fn link_caller(principal: &Principal) -> LinkCaller {
         Principal::Manager(_) => LinkCaller::Manager,
         Principal::Shop(_) => LinkCaller::Shop,
     }
-}
-
-/// Finds the existing account of `email` and checks that it may be linked to
-/// the target order (see `licensing::linking`), or inserts the account for a
-/// new e-mail — bound to the order's customer when a manager creates it.
-/// Returns the account and, if it was created, its password.
-fn manager_account(
-    conn: &mut AnyConnection,
-    ctx: &AuditCtx,
-    target: &LinkTarget<'_>,
-    manager: PreparedManager,
-    field: &str,
-    now: NaiveDateTime,
-) -> ApiResult<(AccountRow, Option<String>)> {
-    let PreparedManager { email, name, new_password } = manager;
-    if let Some(existing) = accounts::find_by_email(conn, &email)? {
-        let facts = AccountFacts {
-            is_admin: existing.is_admin(),
-            disabled: existing.disabled,
-            bound_customer_id: existing.bound_customer_id.clone(),
-            manages_order_of_customer: accounts::manages_order_of_customer(conn, &existing.id, target.customer_id)?,
-        };
-        linking::may_link(target.caller, &facts, target.customer_id)
-            .map_err(|refusal| ApiError::link_refused(refusal, field))?;
-        return Ok((existing, None));
-    }
-    let Some((password, hash)) = new_password else {
-        return Err(ApiError::internal("a new manager account without a prepared password"));
-    };
-    let id = ids::new_id();
-    let bound_customer_id = linking::binding_of_new_account(target.caller, target.customer_id);
-    accounts::insert(
-        conn,
-        &NewAccount {
-            id: &id,
-            email: &email,
-            name: &name,
-            role: ROLE_MANAGER,
-            password_hash: &hash,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-            bound_customer_id,
-        },
-    )?;
-    let audit_target = Target::order(target.order_id).with_subject(&id);
-    let details = json!({ "email": email, "bound_customer_id": bound_customer_id });
-    audit::record(conn, ctx, now, "manager.created", audit_target, details)?;
-    let account = accounts::find(conn, &id)?.ok_or_else(|| ApiError::internal("new account vanished"))?;
-    Ok((account, Some(password)))
 }
 
 /// Generates and hashes passwords for the e-mails that have no account yet.
@@ -346,70 +275,6 @@ async fn prepare_managers(state: &AppState, managers: &[NewManager]) -> ApiResul
         prepared.push(PreparedManager { email, name, new_password });
     }
     Ok(prepared)
-}
-
-enum Reservation {
-    /// Go ahead; complete or release this record.
-    Reserved(String),
-    /// The same request was answered before: replay this order.
-    Replay(String),
-}
-
-/// Claims `key` for `principal`, or says why not.
-fn reserve(
-    conn: &mut AnyConnection,
-    principal: &str,
-    key: &str,
-    digest: &str,
-    now: NaiveDateTime,
-) -> ApiResult<Reservation> {
-    let decide = |record: IdempotencyKey| {
-        if record.request_hash != digest {
-            Err(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "This Idempotency-Key was used with another request body.",
-            ))
-        } else if let Some(order_id) = record.order_id {
-            Ok(Reservation::Replay(order_id))
-        } else {
-            Err(ApiError::new(
-                ErrorCode::IdempotencyInProgress,
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-            ))
-        }
-    };
-    orders::purge_idempotency(conn, now)?;
-    if let Some(record) = orders::idempotency_record(conn, principal, key)? {
-        // A reservation whose request never finished (the caller went away
-        // mid-request, or the process stopped) is taken over, so the retry
-        // idempotency exists for is not refused for a day.
-        let abandoned =
-            record.order_id.is_none() && record.created_at < now - TimeDelta::seconds(ABANDONED_AFTER_SECONDS);
-        if !abandoned {
-            return decide(record);
-        }
-        orders::delete_idempotency(conn, &record.id)?;
-    }
-    let record = IdempotencyKey {
-        id: ids::new_id(),
-        principal: principal.to_owned(),
-        idem_key: key.to_owned(),
-        request_hash: digest.to_owned(),
-        order_id: None,
-        created_at: now,
-        expires_at: now + TimeDelta::hours(IDEMPOTENCY_HOURS),
-    };
-    // In a savepoint: on PostgreSQL a failed insert would abort the whole transaction.
-    match diesel::Connection::transaction(conn, |c| orders::insert_idempotency(c, &record)) {
-        Ok(()) => Ok(Reservation::Reserved(record.id)),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            match orders::idempotency_record(conn, principal, key)? {
-                Some(record) => decide(record),
-                None => Err(ApiError::new(ErrorCode::IdempotencyInProgress, "Retry shortly.")),
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
@@ -503,7 +368,7 @@ pub async fn create_order(
         Some(key) => {
             let (owner, key, digest) = (principal.idempotency_owner(), key.clone(), sha256_hex(&body.raw));
             let now = state.clock.now();
-            match state.db.write(move |conn| reserve(conn, &owner, &key, &digest, now)).await? {
+            match state.db.write(move |tx| order_rules::reserve(tx, &owner, &key, &digest, now)).await? {
                 Reservation::Replay(order_id) => {
                     let now = state.clock.now();
                     let mut view = state.db.run(move |conn| load_order(conn, &Scope::All, &order_id, now)).await?;
@@ -519,7 +384,7 @@ pub async fn create_order(
     let result = create_order_now(&state, ctx, caller, order, reservation.clone()).await;
     if let (Err(_), Some(record)) = (&result, reservation) {
         // Free the key so the caller can retry the failed request.
-        let _ = state.db.write(move |conn| ApiResult::Ok(orders::delete_idempotency(conn, &record)?)).await;
+        let _ = state.db.write(move |tx| order_rules::release(tx, &record)).await;
     }
     result.map(Created)
 }
@@ -533,66 +398,23 @@ async fn create_order_now(
 ) -> ApiResult<OrderView> {
     let prepared = prepare_managers(state, &order.managers).await?;
     let now = state.clock.now();
+    let customer = match (order.customer, order.customer_id) {
+        (Some(new), _) => CustomerChoice::New(new.into_row(now)),
+        (None, Some(id)) => CustomerChoice::Existing(id),
+        (None, None) => unreachable!("checked before"),
+    };
+    let licenses = order
+        .licenses
+        .iter()
+        .enumerate()
+        .map(|(i, terms)| terms.terms(&format!("licenses[{i}]")))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let new = NewOrder { number: order.number, customer, licenses, managers: prepared, reservation };
     let (view, passwords) = state
         .db
-        .write(move |conn| {
-            let number = order.number.trim().to_owned();
-            if orders::number_taken(conn, &number)? {
-                return Err(ApiError::new(ErrorCode::OrderNumberTaken, format!("An order numbered {number} exists.")));
-            }
-            let customer = match (order.customer, order.customer_id) {
-                (Some(new), _) => {
-                    let row = new.into_row(now);
-                    customers::insert(conn, &row)?;
-                    let details = json!({ "company": row.company });
-                    audit::record(conn, &ctx, now, "customer.created", Target::subject(&row.id), details)?;
-                    row
-                }
-                (None, Some(id)) => ids::parse(&id)
-                    .map(|id| customers::find(conn, &id))
-                    .transpose()?
-                    .flatten()
-                    .ok_or_else(|| ApiError::no_such("customer_id", "customer"))?,
-                (None, None) => unreachable!("checked before"),
-            };
-            let row = Order {
-                id: ids::new_id(),
-                number: number.clone(),
-                customer_id: customer.id.clone(),
-                created_at: now,
-                updated_at: now,
-            };
-            orders::insert(conn, &row).map_err(|e| match e {
-                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                    ApiError::new(ErrorCode::OrderNumberTaken, format!("An order numbered {number} exists."))
-                }
-                other => other.into(),
-            })?;
-            let details = json!({ "number": number, "customer_id": customer.id, "licenses": order.licenses.len() });
-            audit::record(conn, &ctx, now, "order.created", Target::order(&row.id).with_subject(&row.id), details)?;
-            for (i, terms) in order.licenses.iter().enumerate() {
-                let product = terms.resolve_product(conn, &format!("licenses[{i}]"))?;
-                terms.issue(conn, &ctx, &row.id, &product, now)?;
-            }
-            let mut passwords = HashMap::new();
-            let target = LinkTarget { caller, order_id: &row.id, customer_id: &customer.id };
-            for (i, manager) in prepared.into_iter().enumerate() {
-                let field = format!("managers[{i}].email");
-                let (account, password) = manager_account(conn, &ctx, &target, manager, &field, now)?;
-                orders::add_manager(
-                    conn,
-                    &OrderManager { order_id: row.id.clone(), account_id: account.id.clone(), created_at: now },
-                )?;
-                let target = Target::order(&row.id).with_subject(&account.id);
-                audit::record(conn, &ctx, now, "order_manager.added", target, json!({ "email": account.email }))?;
-                if let Some(password) = password {
-                    passwords.insert(account.id, password);
-                }
-            }
-            if let Some(record) = &reservation {
-                orders::complete_idempotency(conn, record, &row.id)?;
-            }
-            Ok((load_order(conn, &Scope::All, &row.id, now)?, passwords))
+        .write(move |tx| {
+            let created = order_rules::create(tx, &ctx, caller, new, now)?;
+            ApiResult::Ok((load_order(tx, &Scope::All, &created.order_id, now)?, created.passwords))
         })
         .await?;
     let mut view = view;
@@ -752,31 +574,8 @@ pub async fn add_order_manager(
         new_password: Some((generated, hash)),
     };
     let now = state.clock.now();
-    let (account, password) = state
-        .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Orders, &id)?;
-            let (order, _) = orders::find(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
-            let target = LinkTarget { caller, order_id: &id, customer_id: &order.customer_id };
-            let (account, password) = manager_account(conn, &ctx, &target, manager, "email", now)?;
-            if orders::is_manager(conn, &id, &account.id)? {
-                return Err(ApiError::new(
-                    ErrorCode::AlreadyManager,
-                    "This account is a manager of the order already.",
-                ));
-            }
-            if !crate::licensing::orders::may_add_manager(orders::manager_count(conn, &id)?) {
-                return Err(ApiError::order_full("managers", crate::licensing::orders::MAX_MANAGERS));
-            }
-            orders::add_manager(
-                conn,
-                &OrderManager { order_id: id.clone(), account_id: account.id.clone(), created_at: now },
-            )?;
-            let target = Target::order(&id).with_subject(&account.id);
-            audit::record(conn, &ctx, now, "order_manager.added", target, json!({ "email": account.email }))?;
-            Ok((account, password))
-        })
-        .await?;
+    let (account, password) =
+        state.db.write(move |tx| order_rules::add_manager(tx, &ctx, &scope, caller, &id, manager, now)).await?;
     Ok(Created(AddedManager { manager: ManagerSummary::of(account), initial_password: password }))
 }
 
@@ -809,25 +608,6 @@ pub async fn remove_order_manager(
     let scope = scope_of(&principal);
     let ctx = audit_ctx(&req, &principal);
     let now = state.clock.now();
-    state
-        .db
-        .write(move |conn| {
-            lock_row_for_update(conn, LockableTable::Orders, &order_id)?;
-            orders::find(conn, &scope, &order_id)?.ok_or_else(ApiError::not_found)?;
-            if !orders::is_manager(conn, &order_id, &manager_id)? {
-                return Err(ApiError::not_found());
-            }
-            if orders::manager_count(conn, &order_id)? <= 1 {
-                return Err(ApiError::new(
-                    ErrorCode::LastManager,
-                    "This is the order's last manager; add another before removing it.",
-                ));
-            }
-            orders::remove_manager(conn, &order_id, &manager_id)?;
-            let target = Target::order(&order_id).with_subject(&manager_id);
-            audit::record(conn, &ctx, now, "order_manager.removed", target, json!({}))?;
-            Ok(())
-        })
-        .await?;
+    state.db.write(move |tx| order_rules::remove_manager(tx, &ctx, &scope, &order_id, &manager_id, now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,8 @@
 //! - [`validation`]: the verdict of `/client/validate`.
 //! - [`activation`]: activate, heartbeat, deactivate, offline activation.
 //! - [`devices`], [`users`]: the portal's use cases on devices and license users.
-//! - [`orders`], [`linking`]: order sizes, who may be linked as a manager.
+//! - [`orders`], [`licenses`], [`linking`]: creating orders, their managers
+//!   and idempotent retries; issuing and changing licenses; who may be linked.
 //! - [`keys`], [`offline`], [`signing`]: license keys, offline files, signatures.
 //! - [`error`]: why a use case refused.
 
@@ -19,6 +20,7 @@ pub mod devices;
 pub mod error;
 pub mod keys;
 pub mod leases;
+pub mod licenses;
 pub mod linking;
 pub mod offline;
 pub mod orders;

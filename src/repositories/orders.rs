@@ -187,8 +187,16 @@ pub fn idempotency_record(conn: &mut AnyConnection, principal: &str, key: &str) 
         .optional()
 }
 
-pub fn insert_idempotency(conn: &mut AnyConnection, record: &IdempotencyKey) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table).values(record).execute(conn).map(|_| ())
+/// Inserts the record unless the caller's key is stored already (false then).
+/// In a savepoint: on PostgreSQL a failed insert would abort the whole transaction.
+pub fn insert_idempotency(conn: &mut AnyConnection, record: &IdempotencyKey) -> QueryResult<bool> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let inserted = conn.transaction(|c| diesel::insert_into(idempotency_keys::table).values(record).execute(c));
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn complete_idempotency(conn: &mut AnyConnection, id: &str, order_id: &str) -> QueryResult<()> {
