@@ -15,20 +15,13 @@ use crate::auth::{Account, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::licensing;
-use crate::models::seats::{DEVICE_ACTIVE, Device};
+use crate::models::seats::{Device, DeviceStatus};
 use crate::repositories::devices::{self, DeviceSort, StatusFilter};
 use crate::repositories::list::Sort;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_devices).service(get_device).service(deactivate_device);
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceStatus {
-    Active,
-    Deactivated,
 }
 
 /// A computer registered by the software.
@@ -70,7 +63,7 @@ impl From<Device> for DeviceView {
             platform: d.platform,
             app_version: d.app_version,
             offline: d.offline,
-            status: if d.status == DEVICE_ACTIVE { DeviceStatus::Active } else { DeviceStatus::Deactivated },
+            status: d.status,
             activated_at: utc(d.activated_at),
             last_seen_at: d.last_seen_at.map(utc),
             deactivated_at: d.deactivated_at.map(utc),

@@ -15,9 +15,9 @@ use crate::auth::{Admin, AdminOrShop, Caller};
 use crate::error::{ApiError, ApiResult, Checks};
 use crate::ids;
 use crate::licensing::licenses::{ProductBy, Terms};
-use crate::licensing::status::Status;
+pub use crate::licensing::status::Status as LicenseStatus;
 use crate::licensing::{self, keys};
-use crate::models::licenses::{COMPUTER_BASED, USER_BASED};
+pub use crate::models::licenses::LicenseKind;
 use crate::repositories::licenses::{self, LicenseFilter, LicenseRow, LicenseSort};
 use crate::repositories::list::Sort;
 use crate::state::AppState;
@@ -29,44 +29,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub const MIN_LEASE_SECONDS: i32 = 60;
 pub const MAX_LEASE_SECONDS: i32 = 7 * 86_400;
 pub const MAX_SEATS: i32 = 1_000_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LicenseKind {
-    UserBased,
-    ComputerBased,
-}
-
-impl LicenseKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UserBased => USER_BASED,
-            Self::ComputerBased => COMPUTER_BASED,
-        }
-    }
-
-    fn from_stored(kind: &str) -> Self {
-        if kind == USER_BASED { Self::UserBased } else { Self::ComputerBased }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LicenseStatus {
-    Active,
-    Suspended,
-    Expired,
-}
-
-impl From<Status> for LicenseStatus {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::Active => Self::Active,
-            Status::Suspended => Self::Suspended,
-            Status::Expired => Self::Expired,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductRef {
@@ -136,10 +98,10 @@ impl LicenseView {
     pub fn new(row: LicenseRow, now: NaiveDateTime) -> Self {
         let LicenseRow { license: l, product, order, customer, seats_used } = row;
         Self {
-            status: Status::of(&l, now).into(),
+            status: LicenseStatus::of(&l, now),
             id: l.id,
             key: keys::display(&l.license_key),
-            kind: LicenseKind::from_stored(&l.kind),
+            kind: l.kind,
             seats: l.seats,
             seats_used,
             offline_allowed: l.offline_allowed,
@@ -213,7 +175,7 @@ impl LicenseTerms {
         };
         Ok(Terms {
             product,
-            kind: self.kind.as_str(),
+            kind: self.kind,
             seats: self.seats,
             expires_at: self.expires_at.map(|t| t.naive_utc()),
             offline_allowed: self.offline_allowed,
@@ -282,11 +244,7 @@ pub async fn list_licenses(
     checks.finish()?;
     let filter = LicenseFilter {
         kind: filters.kind.map(LicenseKind::as_str),
-        status: filters.status.map(|s| match s {
-            LicenseStatus::Active => Status::Active,
-            LicenseStatus::Suspended => Status::Suspended,
-            LicenseStatus::Expired => Status::Expired,
-        }),
+        status: filters.status,
         order_id: order_id.flatten(),
         product_id: product_id.flatten(),
         expires_before: filters.expires_before.map(|t| t.naive_utc()),

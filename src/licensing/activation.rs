@@ -15,8 +15,8 @@ use super::tokens::{self, Token};
 use super::{keys, offline};
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
 use crate::ids;
-use crate::models::licenses::{COMPUTER_BASED, License};
-use crate::models::seats::{DEVICE_ACTIVE, Device, LicenseFile, LicenseUser, UserActivation};
+use crate::models::licenses::{License, LicenseKind};
+use crate::models::seats::{Device, DeviceStatus, LicenseFile, LicenseUser, UserActivation};
 use crate::repositories::audit::{self, AuditCtx, Target};
 use crate::repositories::devices::{self as device_rows, DeviceActivation};
 use crate::repositories::licenses::{self, LicenseRow};
@@ -92,14 +92,14 @@ fn take_device_seat(
         let used = licenses::seats_used_one(conn, &license.id, now)?;
         seats::take_one(license, used, || seats::contacts(conn, license))?;
     }
-    let was_active = existing.as_ref().is_some_and(|d| d.status == DEVICE_ACTIVE);
+    let was_active = existing.as_ref().is_some_and(|d| d.status == DeviceStatus::Active);
     let stored = |f: fn(&Device) -> Option<&str>| existing.as_ref().and_then(f);
     let changes = DeviceActivation {
         hostname: kept(machine.hostname.as_deref(), stored(|d| d.hostname.as_deref())),
         platform: kept(machine.platform.as_deref(), stored(|d| d.platform.as_deref())),
         app_version: kept(machine.app_version.as_deref(), stored(|d| d.app_version.as_deref())),
         offline,
-        status: DEVICE_ACTIVE,
+        status: DeviceStatus::Active.as_str(),
         // A new token replaces the old; an ended activation's token never comes back.
         token_hash: token_hash.or(existing.as_ref().filter(|_| was_active).and_then(|d| d.token_hash.as_deref())),
         activated_at: existing.as_ref().filter(|_| was_active).map_or(now, |d| d.activated_at),
@@ -120,7 +120,7 @@ fn take_device_seat(
                 platform: machine.platform.clone(),
                 app_version: machine.app_version.clone(),
                 offline,
-                status: DEVICE_ACTIVE.to_owned(),
+                status: DeviceStatus::Active,
                 token_hash: token_hash.map(str::to_owned),
                 activated_at: now,
                 last_seen_at: Some(now),
@@ -143,7 +143,7 @@ fn take_device_seat(
 /// Deactivating twice changes nothing, except that `force` frees a seat still
 /// held by a file. The activation token is kept, so it answers `NOT_ACTIVATED`.
 pub fn deactivate_device(conn: &mut AnyConnection, device: &Device, force: bool, now: NaiveDateTime) -> Result<Device> {
-    if device.status != DEVICE_ACTIVE {
+    if device.status != DeviceStatus::Active {
         let still_held = device.seat_released_at.is_some_and(|t| t > now);
         if force && still_held {
             return Ok(device_rows::release_seat(conn, &device.id, now)?);
@@ -167,7 +167,7 @@ pub fn activate_device(
     now: NaiveDateTime,
 ) -> Result<Activated> {
     let found = licenses::by_key(conn, key)?.ok_or(Error::InvalidCredentials)?;
-    if found.kind != COMPUTER_BASED {
+    if found.kind != LicenseKind::ComputerBased {
         return Err(Error::invalid("email", "a user-based license activates with email and password"));
     }
     let license = lock_license(conn, &found.id)?;
@@ -279,7 +279,7 @@ pub fn heartbeat(
     match token {
         Token::Device(hash) => {
             let (device, license) = device_rows::by_token(conn, hash)?.ok_or(Error::InvalidCredentials)?;
-            if device.hardware_id != hardware_id || device.status != DEVICE_ACTIVE {
+            if device.hardware_id != hardware_id || device.status != DeviceStatus::Active {
                 return Err(Error::NotActivated(About::default()));
             }
             gate(&license, now, About::license(&license.id))?;
@@ -321,7 +321,7 @@ pub fn deactivate(
     match token {
         Token::Device(hash) => {
             let (device, license) = device_rows::by_token(conn, hash)?.ok_or(Error::InvalidCredentials)?;
-            if device.hardware_id != hardware_id || device.status != DEVICE_ACTIVE {
+            if device.hardware_id != hardware_id || device.status != DeviceStatus::Active {
                 return Err(Error::NotActivated(About::default()));
             }
             let after = deactivate_device(conn, &device, false, now)?;
@@ -366,7 +366,7 @@ pub fn activate_offline(
 ) -> Result<OfflineActivated> {
     let key = keys::normalize(&request.license_key).ok_or(Error::InvalidCredentials)?;
     let found = licenses::by_key(conn, &key)?.ok_or(Error::InvalidCredentials)?;
-    if found.kind != COMPUTER_BASED {
+    if found.kind != LicenseKind::ComputerBased {
         return Err(Error::WrongLicenseKind(KindMismatch::OfflineNeedsComputerBased));
     }
     let license = lock_license(conn, &found.id)?;
@@ -390,7 +390,7 @@ pub fn activate_offline(
         platform: device.platform.as_deref(),
         app_version: device.app_version.as_deref(),
         offline: true,
-        status: DEVICE_ACTIVE,
+        status: DeviceStatus::Active.as_str(),
         token_hash: device.token_hash.as_deref(),
         activated_at: device.activated_at,
         last_seen_at: device.last_seen_at,
@@ -407,7 +407,7 @@ pub fn activate_offline(
         file_id: file.id.clone(),
         license_id: license.id.clone(),
         license_key: keys::display(&license.license_key),
-        kind: license.kind.clone(),
+        kind: license.kind.as_str().to_owned(),
         device_id: device.id.clone(),
         hardware_id: device.hardware_id.clone(),
         company: row.customer.company,
@@ -441,7 +441,7 @@ pub enum OfflineDeparture {
 /// May `device` leave through an offline deactivation request? Only a device
 /// whose current activation was made offline.
 pub fn may_leave_offline(device: Option<&Device>) -> std::result::Result<&Device, OfflineDeparture> {
-    let device = device.filter(|d| d.status == DEVICE_ACTIVE).ok_or(OfflineDeparture::NotActivated)?;
+    let device = device.filter(|d| d.status == DeviceStatus::Active).ok_or(OfflineDeparture::NotActivated)?;
     if device.offline { Ok(device) } else { Err(OfflineDeparture::NotOfflineDevice) }
 }
 
@@ -476,7 +476,7 @@ pub fn deactivate_offline(
 mod tests {
     use super::*;
 
-    fn device(offline: bool, status: &str) -> Device {
+    fn device(offline: bool, status: DeviceStatus) -> Device {
         let at = NaiveDateTime::default();
         Device {
             id: "d".into(),
@@ -486,7 +486,7 @@ mod tests {
             platform: None,
             app_version: None,
             offline,
-            status: status.into(),
+            status,
             token_hash: None,
             activated_at: at,
             last_seen_at: None,
@@ -500,14 +500,13 @@ mod tests {
 
     #[test]
     fn only_an_active_offline_device_leaves_offline() {
-        use crate::models::seats::DEVICE_DEACTIVATED;
-        assert!(may_leave_offline(Some(&device(true, DEVICE_ACTIVE))).is_ok());
+        assert!(may_leave_offline(Some(&device(true, DeviceStatus::Active))).is_ok());
         assert_eq!(
-            may_leave_offline(Some(&device(false, DEVICE_ACTIVE))).unwrap_err(),
+            may_leave_offline(Some(&device(false, DeviceStatus::Active))).unwrap_err(),
             OfflineDeparture::NotOfflineDevice
         );
         assert_eq!(
-            may_leave_offline(Some(&device(true, DEVICE_DEACTIVATED))).unwrap_err(),
+            may_leave_offline(Some(&device(true, DeviceStatus::Deactivated))).unwrap_err(),
             OfflineDeparture::NotActivated
         );
         assert_eq!(may_leave_offline(None).unwrap_err(), OfflineDeparture::NotActivated);

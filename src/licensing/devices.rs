@@ -6,8 +6,8 @@ use serde_json::json;
 use super::activation::deactivate_device;
 use super::error::{Error, KindMismatch, Result};
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
-use crate::models::licenses::{COMPUTER_BASED, License};
-use crate::models::seats::{DEVICE_ACTIVE, Device};
+use crate::models::licenses::{License, LicenseKind};
+use crate::models::seats::{Device, DeviceStatus};
 use crate::repositories::audit::{self, AuditCtx, Target};
 use crate::repositories::scope::Scope;
 use crate::repositories::{devices, licenses};
@@ -15,7 +15,7 @@ use crate::repositories::{devices, licenses};
 /// The computer-based license `id`, if `scope` sees it.
 pub fn license_of(conn: &mut AnyConnection, scope: &Scope, id: &str) -> Result<License> {
     let license = licenses::find_in_scope(conn, scope, id)?.ok_or(Error::NotFound)?;
-    if license.kind != COMPUTER_BASED {
+    if license.kind != LicenseKind::ComputerBased {
         return Err(Error::WrongLicenseKind(KindMismatch::DevicesNeedComputerBased));
     }
     Ok(license)
@@ -45,7 +45,7 @@ pub fn deactivate(
     if force && !is_admin {
         return Err(Error::ForceNeedsAdmin);
     }
-    let was_active = device.status == DEVICE_ACTIVE;
+    let was_active = device.status == DeviceStatus::Active;
     let held_before = device.seat_released_at.is_some_and(|t| t > now);
     let after = deactivate_device(conn, &device, force, now)?;
     let released_now = after.seat_released_at.is_some_and(|t| t <= now);

@@ -56,7 +56,7 @@ mod tests {
             license_key: "K".into(),
             order_id: "o".into(),
             product_id: "p".into(),
-            kind: "user_based".into(),
+            kind: crate::models::licenses::LicenseKind::UserBased,
             seats: 1,
             suspended: false,
             offline_allowed: true,

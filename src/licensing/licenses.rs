@@ -9,7 +9,7 @@ use super::{keys, orders as order_rules, seats};
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
 use crate::ids;
 use crate::models::catalog::Product;
-use crate::models::licenses::{License, LicenseChangeset};
+use crate::models::licenses::{License, LicenseChangeset, LicenseKind};
 use crate::repositories::audit::{self, AuditCtx, Target};
 use crate::repositories::licenses::{self, LicenseRow};
 use crate::repositories::scope::Scope;
@@ -40,8 +40,7 @@ impl ProductBy {
 #[derive(Clone, Debug)]
 pub struct Terms {
     pub product: ProductBy,
-    /// `user_based` or `computer_based`.
-    pub kind: &'static str,
+    pub kind: LicenseKind,
     pub seats: i32,
     /// None: perpetual.
     pub expires_at: Option<NaiveDateTime>,
@@ -77,7 +76,7 @@ pub fn issue(
         license_key: keys::generate(),
         order_id: order_id.to_owned(),
         product_id: product.id.clone(),
-        kind: terms.kind.to_owned(),
+        kind: terms.kind,
         seats: terms.seats,
         suspended: false,
         offline_allowed: terms.offline_allowed.unwrap_or(true),
@@ -89,7 +88,7 @@ pub fn issue(
     };
     licenses::insert(conn, &license)?;
     let details = json!({
-        "product_code": product.code, "kind": license.kind, "seats": license.seats,
+        "product_code": product.code, "kind": license.kind.as_str(), "seats": license.seats,
         "expires_at": terms.expires_at.map(crate::clock::utc), "offline_allowed": license.offline_allowed,
         "lease_seconds": license.lease_seconds,
     });

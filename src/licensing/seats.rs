@@ -9,12 +9,12 @@ use chrono::NaiveDateTime;
 use super::error::{Contact, Error, Result, SeatsExhausted};
 use crate::db::AnyConnection;
 use crate::models::licenses::License;
-use crate::models::seats::{DEVICE_ACTIVE, Device};
+use crate::models::seats::{Device, DeviceStatus};
 use crate::repositories::orders;
 
 /// Whether a device row holds a seat at `now`.
 pub fn holds_seat(device: &Device, now: NaiveDateTime) -> bool {
-    device.status == DEVICE_ACTIVE || device.seat_released_at.is_some_and(|t| t > now)
+    device.status == DeviceStatus::Active || device.seat_released_at.is_some_and(|t| t > now)
 }
 
 /// One more seat on `license`, with `used` taken: refused when all are taken,
@@ -57,7 +57,7 @@ mod tests {
             license_key: "K".into(),
             order_id: "o".into(),
             product_id: "p".into(),
-            kind: "computer_based".into(),
+            kind: crate::models::licenses::LicenseKind::ComputerBased,
             seats,
             suspended: false,
             offline_allowed: true,

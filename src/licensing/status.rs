@@ -7,7 +7,9 @@ use chrono::NaiveDateTime;
 use super::error::{About, Error, Result};
 use crate::models::licenses::License;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = LicenseStatus)]
 pub enum Status {
     Active,
     Suspended,

@@ -9,7 +9,7 @@ use super::error::{Error, KindMismatch, Result};
 use super::seats;
 use crate::db::{AnyConnection, LockableTable, lock_row_for_update};
 use crate::ids;
-use crate::models::licenses::{License, USER_BASED};
+use crate::models::licenses::{License, LicenseKind};
 use crate::models::seats::{LicenseUser, LicenseUserChangeset, UserActivation};
 use crate::repositories::audit::{self, AuditCtx, Target};
 use crate::repositories::scope::Scope;
@@ -18,7 +18,7 @@ use crate::repositories::{activations, license_users, licenses};
 /// The user-based license `id`, if `scope` sees it.
 pub fn license_of(conn: &mut AnyConnection, scope: &Scope, id: &str) -> Result<License> {
     let license = licenses::find_in_scope(conn, scope, id)?.ok_or(Error::NotFound)?;
-    if license.kind != USER_BASED {
+    if license.kind != LicenseKind::UserBased {
         return Err(Error::WrongLicenseKind(KindMismatch::UsersNeedUserBased));
     }
     Ok(license)

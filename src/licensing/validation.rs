@@ -12,7 +12,7 @@ use super::status::Status;
 use super::tokens::{self, Token};
 use crate::db::{AnyConnection, DbError};
 use crate::models::licenses::License;
-use crate::models::seats::{DEVICE_ACTIVE, Device};
+use crate::models::seats::{Device, DeviceStatus};
 use crate::repositories::{activations, devices, licenses};
 
 /// The codes of `/client/validate`.
@@ -86,7 +86,7 @@ fn judge_device(
     hardware_id: &str,
     now: NaiveDateTime,
 ) -> Result<Verdict, DbError> {
-    let code = if device.hardware_id != hardware_id || device.status != DEVICE_ACTIVE {
+    let code = if device.hardware_id != hardware_id || device.status != DeviceStatus::Active {
         ValidationCode::NotActivated
     } else {
         ValidationCode::of(&license, now)

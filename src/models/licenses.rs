@@ -3,8 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::licenses;
 
-pub const USER_BASED: &str = "user_based";
-pub const COMPUTER_BASED: &str = "computer_based";
+stored_text_enum! {
+    pub enum LicenseKind {
+        /// Seats for license users, who activate with e-mail and password.
+        UserBased = "user_based",
+        /// Seats for computers, which activate with the license key.
+        ComputerBased = "computer_based",
+    }
+}
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = licenses)]
@@ -13,7 +19,8 @@ pub struct License {
     pub license_key: String,
     pub order_id: String,
     pub product_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: LicenseKind,
     pub seats: i32,
     pub suspended: bool,
     pub offline_allowed: bool,

@@ -45,8 +45,14 @@ pub struct UserActivation {
     pub end_reason: Option<String>,
 }
 
-pub const DEVICE_ACTIVE: &str = "active";
-pub const DEVICE_DEACTIVATED: &str = "deactivated";
+stored_text_enum! {
+    pub enum DeviceStatus {
+        /// Holds a seat and validates.
+        Active = "active",
+        /// Ended; may still hold its seat until its last offline file runs out.
+        Deactivated = "deactivated",
+    }
+}
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = devices)]
@@ -58,7 +64,8 @@ pub struct Device {
     pub platform: Option<String>,
     pub app_version: Option<String>,
     pub offline: bool,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: DeviceStatus,
     pub token_hash: Option<String>,
     pub activated_at: NaiveDateTime,
     pub last_seen_at: Option<NaiveDateTime>,

@@ -7,8 +7,8 @@ use super::licenses::filter_status;
 use super::scope::{Scope, managed_orders};
 use crate::db::AnyConnection;
 use crate::db::schema::{devices, license_users, licenses, order_managers, orders};
-use crate::models::licenses::USER_BASED;
-use crate::models::seats::DEVICE_ACTIVE;
+use crate::models::licenses::LicenseKind;
+use crate::models::seats::DeviceStatus;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -40,7 +40,7 @@ pub fn counts(conn: &mut AnyConnection, scope: &Scope, now: NaiveDateTime) -> Qu
         Counts { orders: scoped!(orders::table, orders::id, scope).count().get_result(conn)?, ..Counts::default() };
     c.licenses = scoped!(licenses::table, licenses::order_id, scope).count().get_result(conn)?;
     c.user_based = scoped!(licenses::table, licenses::order_id, scope)
-        .filter(licenses::kind.eq(USER_BASED))
+        .filter(licenses::kind.eq(LicenseKind::UserBased.as_str()))
         .count()
         .get_result(conn)?;
     c.computer_based = c.licenses - c.user_based;
@@ -56,7 +56,7 @@ pub fn counts(conn: &mut AnyConnection, scope: &Scope, now: NaiveDateTime) -> Qu
         .count()
         .get_result(conn)?;
     c.active_devices = scoped!(devices::table.inner_join(licenses::table), licenses::order_id, scope)
-        .filter(devices::status.eq(DEVICE_ACTIVE))
+        .filter(devices::status.eq(DeviceStatus::Active.as_str()))
         .count()
         .get_result(conn)?;
     // The scope's subquery reads order_managers itself, so a manager's orders are fetched first.

@@ -7,7 +7,7 @@ use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
 use crate::db::AnyConnection;
 use crate::db::schema::{devices, licenses};
 use crate::models::licenses::License;
-use crate::models::seats::{DEVICE_ACTIVE, DEVICE_DEACTIVATED, Device};
+use crate::models::seats::{Device, DeviceStatus};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceSort {
@@ -37,8 +37,8 @@ pub fn list(
     let filtered = || {
         let mut query = devices::table.filter(devices::license_id.eq(license_id.to_owned())).into_boxed();
         query = match status {
-            StatusFilter::Active => query.filter(devices::status.eq(DEVICE_ACTIVE)),
-            StatusFilter::Deactivated => query.filter(devices::status.eq(DEVICE_DEACTIVATED)),
+            StatusFilter::Active => query.filter(devices::status.eq(DeviceStatus::Active.as_str())),
+            StatusFilter::Deactivated => query.filter(devices::status.eq(DeviceStatus::Deactivated.as_str())),
             StatusFilter::All => query,
         };
         if let Some(offline) = offline {
@@ -93,13 +93,13 @@ pub fn find(conn: &mut AnyConnection, license_id: &str, device_id: &str) -> Quer
 }
 
 pub fn insert(conn: &mut AnyConnection, device: &Device) -> QueryResult<()> {
-    diesel::insert_into(devices::table).values(device).execute(conn).map(|_| ())
+    diesel::insert_into(devices::table).values(device.clone()).execute(conn).map(|_| ())
 }
 
 /// The SQL form of `licensing::seats::holds_seat`: the device holds a seat at `now`.
 #[diesel::dsl::auto_type]
 pub fn holding_seat(now: NaiveDateTime) -> _ {
-    let active: &'static str = DEVICE_ACTIVE;
+    let active: &'static str = DeviceStatus::Active.as_str();
     devices::status.eq(active).or(devices::seat_released_at.gt(now))
 }
 
@@ -170,7 +170,7 @@ pub fn mark_deactivated(
 ) -> QueryResult<Device> {
     diesel::update(devices::table.find(id))
         .set((
-            devices::status.eq(DEVICE_DEACTIVATED),
+            devices::status.eq(DeviceStatus::Deactivated.as_str()),
             devices::deactivated_at.eq(now),
             devices::seat_released_at.eq(seat_released_at),
             devices::updated_at.eq(now),

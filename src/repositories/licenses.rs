@@ -208,7 +208,7 @@ pub fn seats_used_one(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) ->
 }
 
 pub fn insert(conn: &mut AnyConnection, license: &License) -> QueryResult<()> {
-    diesel::insert_into(licenses::table).values(license).execute(conn).map(|_| ())
+    diesel::insert_into(licenses::table).values(license.clone()).execute(conn).map(|_| ())
 }
 
 pub fn update(conn: &mut AnyConnection, id: &str, changes: &LicenseChangeset) -> QueryResult<()> {

@@ -3,6 +3,7 @@
 
 use chrono::{SecondsFormat, TimeDelta};
 use license_server::models::seats::Device;
+use license_server::models::seats::DeviceStatus;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -19,7 +20,7 @@ async fn device(app: &TestApp, license_id: &str, hardware_id: &str, offline: boo
         platform: None,
         app_version: None,
         offline,
-        status: if active { "active" } else { "deactivated" }.to_owned(),
+        status: if active { DeviceStatus::Active } else { DeviceStatus::Deactivated },
         token_hash: (!offline).then(|| uuid::Uuid::new_v4().simple().to_string()),
         activated_at: now - TimeDelta::hours(1),
         last_seen_at: (!offline).then_some(now),

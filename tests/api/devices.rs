@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use diesel::prelude::*;
 use license_server::db::schema::devices;
 use license_server::models::seats::Device;
+use license_server::models::seats::DeviceStatus;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -36,7 +37,7 @@ fn online(app: &TestApp, license_id: &str, hardware_id: &str, minutes_ago: i64) 
         platform: Some("linux-x86_64".to_owned()),
         app_version: Some("4.2.1".to_owned()),
         offline: false,
-        status: "active".to_owned(),
+        status: DeviceStatus::Active,
         token_hash: Some(uuid::Uuid::new_v4().simple().to_string()),
         activated_at: activated,
         last_seen_at: Some(now),
@@ -109,7 +110,7 @@ async fn the_device_list_shows_active_devices_unless_asked_otherwise() {
     insert(&app, online(&app, license, "hw-a", 30)).await;
     insert(&app, offline(&app, license, "hw-b", 86_400)).await;
     let mut gone = online(&app, license, "hw-gone", 90);
-    gone.status = "deactivated".to_owned();
+    gone.status = DeviceStatus::Deactivated;
     gone.token_hash = None;
     gone.deactivated_at = Some(app.state.clock.now());
     gone.seat_released_at = gone.deactivated_at;
@@ -451,7 +452,7 @@ async fn a_deactivate_body_must_be_json() {
         .await
         .assert_problem(400, "MALFORMED_BODY");
 
-    assert_eq!(stored(&app, &id).await.status, "active");
+    assert_eq!(stored(&app, &id).await.status, DeviceStatus::Active);
 }
 
 #[actix_web::test]
@@ -531,7 +532,7 @@ async fn unknown_or_malformed_license_and_device_ids_are_404() {
     let other = other.await.assert_status(201)["id"].as_str().unwrap().to_owned();
     app.get(&device_at(&other, &device), &c.manager_token).await.assert_problem(404, "NOT_FOUND");
     app.call(Method::POST, &deactivate_path(&other, &device), token, None).await.assert_problem(404, "NOT_FOUND");
-    assert_eq!(stored(&app, &device).await.status, "active");
+    assert_eq!(stored(&app, &device).await.status, DeviceStatus::Active);
 }
 
 #[actix_web::test]
@@ -547,7 +548,7 @@ async fn the_shop_key_and_anonymous_callers_may_not_touch_devices() {
     app.call(Method::POST, &deactivate_path(license, &device), Some(&key), None).await.assert_problem(403, "FORBIDDEN");
     app.call(Method::POST, &deactivate_path(license, &device), None, None).await.assert_problem(401, "INVALID_TOKEN");
 
-    assert_eq!(stored(&app, &device).await.status, "active");
+    assert_eq!(stored(&app, &device).await.status, DeviceStatus::Active);
 }
 
 #[actix_web::test]

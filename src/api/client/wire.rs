@@ -21,7 +21,6 @@ use crate::error::ApiError;
 use crate::licensing::keys;
 use crate::licensing::status::Status;
 pub use crate::licensing::validation::ValidationCode;
-use crate::models::licenses::USER_BASED;
 use crate::repositories::licenses::LicenseRow;
 
 // ---------------------------------------------------------------- input rules
@@ -168,9 +167,9 @@ impl ClientLicense {
     pub fn new(row: LicenseRow, now: NaiveDateTime) -> Self {
         let l = row.license;
         Self {
-            status: Status::of(&l, now).into(),
+            status: Status::of(&l, now),
             key: keys::display(&l.license_key),
-            kind: if l.kind == USER_BASED { LicenseKind::UserBased } else { LicenseKind::ComputerBased },
+            kind: l.kind,
             id: l.id,
             seats: l.seats,
             expires_at: l.expires_at.map(utc),
