@@ -1,6 +1,6 @@
 //! A license's status, computed, never stored: suspended wins over expired,
-//! expired wins over active. `repositories::licenses::status_is` is its SQL
-//! form for lists and the dashboard; `tests/api/rules_in_sql.rs` holds the two equal.
+//! expired wins over active. `repositories::licenses::filter_status!` is its
+//! SQL form for lists and the dashboard; `tests/api/rules_in_sql.rs` holds the two equal.
 
 use chrono::NaiveDateTime;
 

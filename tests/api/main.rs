@@ -25,6 +25,7 @@ mod outage;
 mod owasp;
 mod products;
 mod ratelimit;
+mod rules_in_sql;
 mod schema_equality;
 mod schema_rules;
 mod spec;
