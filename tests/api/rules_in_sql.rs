@@ -18,8 +18,8 @@ use license_server::db::DbError;
 use license_server::db::schema::{devices, licenses};
 use license_server::licensing::seats::holds_seat;
 use license_server::licensing::status::Status;
-use license_server::models::licenses::{COMPUTER_BASED, License, USER_BASED};
-use license_server::models::seats::{DEVICE_ACTIVE, DEVICE_DEACTIVATED, Device};
+use license_server::models::licenses::{License, LicenseKind};
+use license_server::models::seats::{Device, DeviceStatus};
 use license_server::repositories::dashboard::{self, Counts};
 use license_server::repositories::licenses::{self as license_repo, LicenseFilter, LicenseSort};
 use license_server::repositories::list::{PageRequest, Sort};
@@ -50,12 +50,12 @@ fn times() -> [(&'static str, Option<NaiveDateTime>); 6] {
 }
 
 /// A license of the order and product of `like`.
-fn license(like: &License, kind: &str, suspended: bool, expires_at: Option<NaiveDateTime>) -> License {
+fn license(like: &License, kind: LicenseKind, suspended: bool, expires_at: Option<NaiveDateTime>) -> License {
     let created = now() - TimeDelta::days(30);
     License {
         id: license_server::ids::new_id(),
         license_key: license_server::licensing::keys::generate(),
-        kind: kind.to_owned(),
+        kind,
         seats: 20,
         suspended,
         expires_at,
@@ -78,7 +78,7 @@ fn device(license_id: &str, hardware_id: &str, active: bool, seat_released_at: O
         platform: None,
         app_version: None,
         offline: true,
-        status: if active { DEVICE_ACTIVE } else { DEVICE_DEACTIVATED }.to_owned(),
+        status: if active { DeviceStatus::Active } else { DeviceStatus::Deactivated },
         token_hash: None,
         activated_at: activated,
         last_seen_at: None,
@@ -121,7 +121,7 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
             // Status: suspended or not × every expiry.
             for suspended in [false, true] {
                 for (when, expires_at) in times() {
-                    let l = license(&like, USER_BASED, suspended, expires_at);
+                    let l = license(&like, LicenseKind::UserBased, suspended, expires_at);
                     let name =
                         format!("{} license, expires_at {when}", if suspended { "suspended" } else { "unsuspended" });
                     licenses.push((l, name));
@@ -129,7 +129,7 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
             }
             // Seats: a license per device case, whose count is that device's
             // seat alone, and one license holding a device of every case.
-            let all = license(&like, COMPUTER_BASED, false, None);
+            let all = license(&like, LicenseKind::ComputerBased, false, None);
             for active in [true, false] {
                 for (i, (when, released)) in times().into_iter().enumerate() {
                     let case = format!(
@@ -137,7 +137,7 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
                         if active { "an active" } else { "a deactivated" }
                     );
                     let hardware_id = format!("{}-{i}", if active { "active" } else { "gone" });
-                    let own = license(&like, COMPUTER_BASED, false, None);
+                    let own = license(&like, LicenseKind::ComputerBased, false, None);
                     devices.push(device(&own.id, &hardware_id, active, released));
                     devices.push(device(&all.id, &hardware_id, active, released));
                     licenses.push((own, format!("the license whose one device is {case}")));
@@ -171,7 +171,7 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
                 listed.push((status, found.items.into_iter().map(|row| row.license.id).collect(), found.total));
             }
             let computer_based: Vec<String> =
-                stored_licenses.iter().filter(|l| l.kind == COMPUTER_BASED).map(|l| l.id.clone()).collect();
+                stored_licenses.iter().filter(|l| l.kind == LicenseKind::ComputerBased).map(|l| l.id.clone()).collect();
             Ok::<_, DbError>(Answers {
                 counts: dashboard::counts(conn, &Scope::All, now)?,
                 seats_used: license_repo::seats_used(conn, &computer_based, now)?,
@@ -220,7 +220,7 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
     // Seats in use on every computer-based license.
     assert!(answers.devices.iter().any(|d| holds_seat(d, now)), "no device holds a seat");
     assert!(answers.devices.iter().any(|d| !holds_seat(d, now)), "every device holds a seat");
-    for l in answers.licenses.iter().filter(|l| l.kind == COMPUTER_BASED) {
+    for l in answers.licenses.iter().filter(|l| l.kind == LicenseKind::ComputerBased) {
         let holding = answers.devices.iter().filter(|d| d.license_id == l.id && holds_seat(d, now)).count() as i64;
         let used = answers.seats_used.get(&l.id).copied().unwrap_or(0);
         if used != holding {
