@@ -12,8 +12,8 @@ use validator::Validate;
 use super::extract::{OptionalJson, Query};
 use super::{ListParams, Page, audit_ctx, scope_of, utc};
 use crate::auth::{Account, Principal};
-use crate::error::{ApiError, ApiResult};
-use crate::ids;
+use crate::error::ApiResult;
+use crate::ids::{DeviceId, LicenseId};
 use crate::licensing;
 use crate::models::seats::{Device, DeviceStatus};
 use crate::repositories::devices::{self, DeviceSort, StatusFilter};
@@ -126,11 +126,11 @@ impl super::Collection for Devices {
 pub async fn list_devices(
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<String>,
+    path: web::Path<LicenseId>,
     params: Query<ListParams<Devices>>,
     filters: Query<DeviceFilters>,
 ) -> ApiResult<web::Json<Page<DeviceView>>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let status = match filters.status {
@@ -166,9 +166,9 @@ pub async fn list_devices(
 pub async fn get_device(
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<(String, String)>,
+    path: web::Path<(LicenseId, DeviceId)>,
 ) -> ApiResult<web::Json<DeviceView>> {
-    let (license_id, device_id) = super::path_ids(path.into_inner())?;
+    let (license_id, device_id) = path.into_inner();
     let scope = scope_of(&caller.0);
     let device = state.db.run(move |conn| licensing::devices::find(conn, &scope, &license_id, &device_id)).await?;
     Ok(web::Json(device.into()))
@@ -218,10 +218,10 @@ pub async fn deactivate_device(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<(String, String)>,
+    path: web::Path<(LicenseId, DeviceId)>,
     body: OptionalJson<DeactivateDevice>,
 ) -> ApiResult<web::Json<DeviceView>> {
-    let (license_id, device_id) = super::path_ids(path.into_inner())?;
+    let (license_id, device_id) = path.into_inner();
     let force = body.0.unwrap_or_default().force;
     let scope = scope_of(&caller.0);
     let is_admin = matches!(caller.0, Principal::Admin(_));

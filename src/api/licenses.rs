@@ -14,6 +14,7 @@ use super::{Created, ListParams, Page, audit_ctx, scope_of, utc};
 use crate::auth::{Admin, AdminOrShop, Caller};
 use crate::error::{ApiError, ApiResult, Checks};
 use crate::ids;
+use crate::ids::LicenseId;
 use crate::licensing::licenses::{ProductBy, Terms};
 pub use crate::licensing::status::Status as LicenseStatus;
 use crate::licensing::{self, keys};
@@ -272,9 +273,9 @@ pub async fn list_licenses(
 pub async fn get_license(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<LicenseId>,
 ) -> ApiResult<web::Json<LicenseView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
     let row = state.db.run(move |conn| licenses::find(conn, &scope, &id, now)?.ok_or_else(ApiError::not_found)).await?;
@@ -391,10 +392,10 @@ pub async fn update_license(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<LicenseId>,
     body: ValidJson<UpdateLicense>,
 ) -> ApiResult<web::Json<LicenseView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let changes = body.value;

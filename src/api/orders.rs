@@ -19,7 +19,7 @@ use crate::auth::{Account, Admin, AdminOrShop, Caller, Principal, password};
 use crate::crypto::sha256_hex;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
-use crate::ids;
+use crate::ids::OrderId;
 use crate::licensing::linking::LinkCaller;
 use crate::licensing::orders::{self as order_rules, CustomerChoice, NewOrder, PreparedManager, Reservation};
 use crate::models::accounts::Account as AccountRow;
@@ -191,9 +191,9 @@ pub async fn list_orders(
 pub async fn get_order(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<OrderId>,
 ) -> ApiResult<web::Json<OrderView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
     let order = state.db.run(move |conn| load_order(conn, &scope, &id, now)).await?;
@@ -444,10 +444,10 @@ pub async fn update_order_customer(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<OrderId>,
     body: ValidJson<UpdateCustomer>,
 ) -> ApiResult<web::Json<CustomerView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let changes = body.value;
@@ -491,10 +491,10 @@ impl super::Collection for OrderManagers {
 pub async fn list_order_managers(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<OrderId>,
     params: Query<ListParams<OrderManagers>>,
 ) -> ApiResult<web::Json<Page<ManagerSummary>>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let scope = scope_of(&caller.0);
@@ -547,10 +547,10 @@ pub async fn add_order_manager(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<String>,
+    path: web::Path<OrderId>,
     body: ValidJson<NewManager>,
 ) -> ApiResult<Created<AddedManager>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let Account(principal, _) = caller;
     let scope = scope_of(&principal);
     let ctx = audit_ctx(&req, &principal);
@@ -603,7 +603,7 @@ pub async fn remove_order_manager(
     caller: Account,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (order_id, manager_id) = super::path_ids(path.into_inner())?;
+    let (order_id, manager_id) = path.into_inner();
     let Account(principal, _) = caller;
     let scope = scope_of(&principal);
     let ctx = audit_ctx(&req, &principal);

@@ -13,8 +13,8 @@ use super::extract::{OptionalJson, Query, ValidJson};
 use super::me::chosen_password;
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
 use crate::auth::{Account, password};
-use crate::error::{ApiError, ApiResult};
-use crate::ids;
+use crate::error::ApiResult;
+use crate::ids::{LicenseId, UserId};
 use crate::licensing::users;
 use crate::models::seats::{LicenseUser, UserActivation};
 use crate::repositories::license_users::{self, UserSort};
@@ -128,11 +128,11 @@ impl super::Collection for Users {
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<String>,
+    path: web::Path<LicenseId>,
     params: Query<ListParams<Users>>,
     filters: Query<UserFilters>,
 ) -> ApiResult<web::Json<Page<UserView>>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
     let active = filters.active;
@@ -204,10 +204,10 @@ pub async fn add_user(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<String>,
+    path: web::Path<LicenseId>,
     body: ValidJson<NewUser>,
 ) -> ApiResult<Created<AddedUser>> {
-    let license_id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let license_id = path.into_inner();
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let NewUser { email, name, password: chosen } = body.value;
@@ -243,9 +243,9 @@ pub async fn add_user(
 pub async fn get_user(
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<(String, String)>,
+    path: web::Path<(LicenseId, UserId)>,
 ) -> ApiResult<web::Json<UserView>> {
-    let (license_id, user_id) = super::path_ids(path.into_inner())?;
+    let (license_id, user_id) = path.into_inner();
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
     let view = state
@@ -295,10 +295,10 @@ pub async fn update_user(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<(String, String)>,
+    path: web::Path<(LicenseId, UserId)>,
     body: ValidJson<UpdateUser>,
 ) -> ApiResult<web::Json<UserView>> {
-    let (license_id, user_id) = super::path_ids(path.into_inner())?;
+    let (license_id, user_id) = path.into_inner();
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
@@ -351,10 +351,10 @@ pub async fn set_user_password(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<(String, String)>,
+    path: web::Path<(LicenseId, UserId)>,
     body: OptionalJson<SetPassword>,
 ) -> ApiResult<HttpResponse> {
-    let (license_id, user_id) = super::path_ids(path.into_inner())?;
+    let (license_id, user_id) = path.into_inner();
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let (check_scope, check_license, check_user) = (scope.clone(), license_id.clone(), user_id.clone());
@@ -388,9 +388,9 @@ pub async fn reset_user_activation(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Account,
-    path: web::Path<(String, String)>,
+    path: web::Path<(LicenseId, UserId)>,
 ) -> ApiResult<web::Json<UserView>> {
-    let (license_id, user_id) = super::path_ids(path.into_inner())?;
+    let (license_id, user_id) = path.into_inner();
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
@@ -417,7 +417,7 @@ pub async fn remove_user(
     caller: Account,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (license_id, user_id) = super::path_ids(path.into_inner())?;
+    let (license_id, user_id) = path.into_inner();
     let scope = scope_of(&caller.0);
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
