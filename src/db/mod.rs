@@ -509,7 +509,7 @@ impl Db {
         let health = self.health.clone();
         let wait = self.wait;
         let seen = health.observe();
-        actix_web::web::block(move || {
+        tokio::task::spawn_blocking(move || {
             let mut conn = match pool.get_timeout(wait) {
                 Ok(conn) => conn,
                 Err(e) => {

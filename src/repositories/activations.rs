@@ -31,6 +31,14 @@ pub fn open_for_user(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Opt
         .optional()
 }
 
+/// An activation is live at `now` while it is open and its lease runs past
+/// `now` (the SQL form of `licensing::leases`' lease rule, used wherever a
+/// list asks who holds one).
+#[diesel::dsl::auto_type]
+pub fn live(now: NaiveDateTime) -> _ {
+    user_activations::ended_at.is_null().and(user_activations::lease_expires_at.gt(now))
+}
+
 /// The open activation of each of these users whose lease runs past `now`.
 pub fn live_for_users(
     conn: &mut AnyConnection,
@@ -42,8 +50,7 @@ pub fn live_for_users(
     }
     let rows: Vec<UserActivation> = user_activations::table
         .filter(user_activations::license_user_id.eq_any(user_ids))
-        .filter(user_activations::ended_at.is_null())
-        .filter(user_activations::lease_expires_at.gt(now))
+        .filter(live(now))
         .select(UserActivation::as_select())
         .load(conn)?;
     Ok(rows.into_iter().map(|a| (a.license_user_id.clone(), a)).collect())

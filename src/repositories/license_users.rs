@@ -16,21 +16,12 @@ pub enum UserSort {
     Name,
 }
 
-/// Ids of users holding a live activation: open, lease not run out.
-fn live_activation_users(now: NaiveDateTime) -> LiveUsers {
-    user_activations::table
-        .filter(user_activations::ended_at.is_null())
-        .filter(user_activations::lease_expires_at.gt(now))
-        .select(user_activations::license_user_id)
+/// Ids of users holding a live activation.
+#[diesel::dsl::auto_type]
+fn live_activation_users(now: NaiveDateTime) -> _ {
+    let live: super::activations::live = super::activations::live(now);
+    user_activations::table.filter(live).select(user_activations::license_user_id)
 }
-
-type LiveUsers = diesel::dsl::Select<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<user_activations::table, diesel::dsl::IsNull<user_activations::ended_at>>,
-        diesel::dsl::Gt<user_activations::lease_expires_at, NaiveDateTime>,
-    >,
-    user_activations::license_user_id,
->;
 
 /// The users of a license with their live activations; `q` over e-mail and
 /// name; `active` filters on holding a live activation.
