@@ -10,11 +10,13 @@
 //! - [`validation`]: the verdict of `/client/validate`.
 //! - [`activation`]: activate, heartbeat, deactivate, offline activation.
 //! - [`devices`], [`users`]: the portal's use cases on devices and license users.
+//! - [`catalog`]: products (unique codes) and customers.
 //! - [`orders`], [`linking`]: order sizes, who may be linked as a manager.
 //! - [`keys`], [`offline`], [`signing`]: license keys, offline files, signatures.
 //! - [`error`]: why a use case refused.
 
 pub mod activation;
+pub mod catalog;
 pub mod devices;
 pub mod error;
 pub mod keys;
