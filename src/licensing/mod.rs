@@ -11,10 +11,12 @@
 //! - [`activation`]: activate, heartbeat, deactivate, offline activation.
 //! - [`devices`], [`users`]: the portal's use cases on devices and license users.
 //! - [`catalog`]: products (unique codes) and customers.
+//! - [`accounts`]: manager accounts as admins manage them.
 //! - [`orders`], [`linking`]: order sizes, who may be linked as a manager.
 //! - [`keys`], [`offline`], [`signing`]: license keys, offline files, signatures.
 //! - [`error`]: why a use case refused.
 
+pub mod accounts;
 pub mod activation;
 pub mod catalog;
 pub mod devices;

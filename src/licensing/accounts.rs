@@ -1,0 +1,203 @@
+//! The use cases on accounts: admins manage license-manager accounts
+//! (rename, disable, bind to a customer or release, issue a new password).
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::error::{Error, Result};
+use super::linking;
+use crate::db::AnyConnection;
+use crate::ids;
+use crate::models::accounts::{Account, AccountChangeset};
+use crate::repositories::accounts::{self, ManagerSort};
+use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::repositories::customers;
+use crate::repositories::list::{Page, PageRequest, Sort};
+
+/// A manager account with the orders (id, number) it manages, by number.
+pub struct Manager {
+    pub account: Account,
+    pub orders: Vec<(String, String)>,
+}
+
+/// The accounts, each with the orders it manages.
+pub fn with_orders(conn: &mut AnyConnection, rows: Vec<Account>) -> Result<Vec<Manager>> {
+    let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
+    let mut orders = accounts::orders_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|account| {
+            let orders = orders.remove(&account.id).unwrap_or_default();
+            Manager { account, orders }
+        })
+        .collect())
+}
+
+fn one_with_orders(conn: &mut AnyConnection, account: Account) -> Result<Manager> {
+    Ok(with_orders(conn, vec![account])?.pop().expect("one manager"))
+}
+
+/// A page of manager accounts, `q` over e-mail and name.
+pub fn list_managers(
+    conn: &mut AnyConnection,
+    q: Option<&str>,
+    sort: Sort<ManagerSort>,
+    page: PageRequest,
+) -> Result<Page<Manager>> {
+    let rows = accounts::list_managers(conn, q, sort, page)?;
+    Ok(Page { items: with_orders(conn, rows.items)?, total: rows.total })
+}
+
+/// A manager account by id (admins' ids name nothing here).
+pub fn find_manager(conn: &mut AnyConnection, id: &str) -> Result<Account> {
+    accounts::find(conn, id)?.filter(|a| !a.is_admin()).ok_or(Error::NotFound)
+}
+
+/// One manager account with its orders.
+pub fn manager(conn: &mut AnyConnection, id: &str) -> Result<Manager> {
+    let account = find_manager(conn, id)?;
+    one_with_orders(conn, account)
+}
+
+/// What an admin asks of a manager account's binding to a customer.
+#[derive(Debug)]
+pub enum Binding {
+    /// Leave it as it is.
+    Keep,
+    /// Release it. The password is replaced by `unusable_hash`, the hash of a
+    /// secret nobody knows, so whoever knew the old one is out and the account
+    /// signs in again only with a password an admin issues (a login meanwhile
+    /// is a plain 401).
+    Release { unusable_hash: String },
+    /// Bind the account to this customer (the id as the request sent it).
+    BindTo(String),
+}
+
+/// What a binding request changes on an account bound to `current`.
+#[derive(Debug, PartialEq, Eq)]
+enum BindingChange<'a> {
+    Nothing,
+    Release { previous: &'a str },
+    Bind { customer: &'a str, previous: Option<&'a str> },
+}
+
+/// Releasing an unbound account and binding to the customer it is bound to
+/// change nothing (and record nothing).
+fn binding_change<'a>(current: Option<&'a str>, wanted: &'a Binding) -> BindingChange<'a> {
+    match (wanted, current) {
+        (Binding::Keep, _) | (Binding::Release { .. }, None) => BindingChange::Nothing,
+        (Binding::Release { .. }, Some(previous)) => BindingChange::Release { previous },
+        (Binding::BindTo(customer), current) if current == Some(customer.as_str()) => BindingChange::Nothing,
+        (Binding::BindTo(customer), previous) => BindingChange::Bind { customer, previous },
+    }
+}
+
+/// What an admin changes on a manager account; absent fields stay.
+#[derive(Debug)]
+pub struct ManagerUpdate {
+    /// Trimmed.
+    pub name: Option<String>,
+    pub disabled: Option<bool>,
+    pub binding: Binding,
+}
+
+/// Renames, disables or re-enables a manager account, or changes its binding.
+/// Disabling and releasing sign the account out everywhere. A customer to bind
+/// to must exist (a malformed id names none) and the account may manage no
+/// other customer's orders.
+pub fn update_manager(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    id: &str,
+    update: ManagerUpdate,
+    now: NaiveDateTime,
+) -> Result<Manager> {
+    let no_such_customer = || Error::no_such("bound_customer_id", "customer");
+    let ManagerUpdate { name, disabled, mut binding } = update;
+    if let Binding::BindTo(customer) = &mut binding {
+        *customer = ids::parse(customer).ok_or_else(no_such_customer)?;
+    }
+    let account = find_manager(conn, id)?;
+    if let Binding::BindTo(customer) = &binding {
+        customers::find(conn, customer)?.ok_or_else(no_such_customer)?;
+    }
+    let mut changes = AccountChangeset { name: name.clone(), disabled, updated_at: Some(now), ..Default::default() };
+    let binding_event = match binding_change(account.bound_customer_id.as_deref(), &binding) {
+        BindingChange::Nothing => None,
+        BindingChange::Release { previous } => {
+            changes.bound_customer_id = Some(None);
+            if let Binding::Release { unusable_hash } = &binding {
+                changes.password_hash = Some(unusable_hash.clone());
+            }
+            Some(("manager.released", json!({ "customer_id": previous })))
+        }
+        BindingChange::Bind { customer, previous } => {
+            let elsewhere = accounts::manages_order_of_other_customer(conn, id, customer)?;
+            linking::may_bind(elsewhere).map_err(Error::BindRefused)?;
+            changes.bound_customer_id = Some(Some(customer.to_owned()));
+            Some(("manager.bound", json!({ "customer_id": customer, "previous_customer_id": previous })))
+        }
+    };
+    let released = changes.bound_customer_id == Some(None);
+    let updated = accounts::update(conn, id, &changes)?;
+    if disabled == Some(true) || released {
+        accounts::revoke_refresh_tokens(conn, id, None, now)?;
+    }
+    // A request about the binding alone records only the binding's event.
+    if name.is_some() || disabled.is_some() || matches!(binding, Binding::Keep) {
+        let details = json!({ "name": name, "disabled": disabled });
+        audit::record(conn, ctx, now, "manager.updated", Target::subject(id), details)?;
+    }
+    if let Some((action, details)) = binding_event {
+        audit::record(conn, ctx, now, action, Target::subject(id), details)?;
+    }
+    one_with_orders(conn, updated)
+}
+
+/// Gives a manager account a new password (`hash`) and signs it out everywhere.
+pub fn reset_manager_password(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    id: &str,
+    hash: String,
+    now: NaiveDateTime,
+) -> Result<()> {
+    find_manager(conn, id)?;
+    let changes = AccountChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
+    accounts::update(conn, id, &changes)?;
+    accounts::revoke_refresh_tokens(conn, id, None, now)?;
+    audit::record(conn, ctx, now, "manager.password_reset", Target::subject(id), json!({}))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACME: &str = "customer-acme";
+    const OTHER: &str = "customer-other";
+
+    fn release() -> Binding {
+        Binding::Release { unusable_hash: "hash".into() }
+    }
+
+    #[test]
+    fn keeping_the_binding_changes_nothing() {
+        assert_eq!(binding_change(None, &Binding::Keep), BindingChange::Nothing);
+        assert_eq!(binding_change(Some(ACME), &Binding::Keep), BindingChange::Nothing);
+    }
+
+    #[test]
+    fn only_a_bound_account_is_released() {
+        assert_eq!(binding_change(None, &release()), BindingChange::Nothing);
+        assert_eq!(binding_change(Some(ACME), &release()), BindingChange::Release { previous: ACME });
+    }
+
+    #[test]
+    fn binding_to_the_bound_customer_changes_nothing_and_any_other_binds() {
+        let acme = Binding::BindTo(ACME.into());
+        assert_eq!(binding_change(Some(ACME), &acme), BindingChange::Nothing);
+        assert_eq!(binding_change(None, &acme), BindingChange::Bind { customer: ACME, previous: None });
+        assert_eq!(binding_change(Some(OTHER), &acme), BindingChange::Bind { customer: ACME, previous: Some(OTHER) });
+    }
+}
