@@ -1,5 +1,6 @@
 //! The use cases on accounts: admins manage license-manager accounts
-//! (rename, disable, bind to a customer or release, issue a new password).
+//! (rename, disable, bind to a customer or release, issue a new password);
+//! admins and managers change their own name and password.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
@@ -170,6 +171,48 @@ pub fn reset_manager_password(
     Ok(())
 }
 
+/// An account by id.
+pub fn account(conn: &mut AnyConnection, id: &str) -> Result<Account> {
+    accounts::find(conn, id)?.ok_or(Error::NotFound)
+}
+
+/// Changes the name (trimmed) of the caller's own account.
+pub fn update_profile(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    account_id: &str,
+    name: String,
+    now: NaiveDateTime,
+) -> Result<Account> {
+    let changes = AccountChangeset { name: Some(name.clone()), updated_at: Some(now), ..Default::default() };
+    let account = accounts::update(conn, account_id, &changes)?;
+    audit::record(conn, ctx, now, "account.updated", Target::subject(account_id), json!({ "name": name }))?;
+    Ok(account)
+}
+
+/// A password is changed only with the current one: `verified` says whether
+/// the caller gave it (checked against the stored hash, which is slow, by
+/// the caller before the transaction).
+pub fn require_current_password(verified: bool) -> Result<()> {
+    if verified { Ok(()) } else { Err(Error::WrongCurrentPassword) }
+}
+
+/// Sets the caller's new password (`hash`). The sign-in `family` it is made
+/// from stays; every other sign-in of the account can no longer refresh.
+pub fn change_password(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    (account_id, family): (&str, &str),
+    hash: String,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let changes = AccountChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
+    accounts::update(conn, account_id, &changes)?;
+    accounts::revoke_refresh_tokens(conn, account_id, Some(family), now)?;
+    audit::record(conn, ctx, now, "account.password_changed", Target::subject(account_id), json!({}))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +222,12 @@ mod tests {
 
     fn release() -> Binding {
         Binding::Release { unusable_hash: "hash".into() }
+    }
+
+    #[test]
+    fn a_password_changes_only_with_the_current_one() {
+        assert!(require_current_password(true).is_ok());
+        assert!(matches!(require_current_password(false), Err(Error::WrongCurrentPassword)));
     }
 
     #[test]
