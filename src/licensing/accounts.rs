@@ -1,19 +1,23 @@
 //! The use cases on accounts: admins manage license-manager accounts
 //! (rename, disable, bind to a customer or release, issue a new password);
-//! admins and managers change their own name and password.
+//! admins and managers change their own name and password; admins create
+//! and revoke the shop's API keys.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::error::{Error, Result};
 use super::linking;
+use crate::auth::extract::API_KEY_PREFIX;
+use crate::crypto::{random_token, sha256_hex};
 use crate::db::AnyConnection;
 use crate::ids;
 use crate::models::accounts::{Account, AccountChangeset};
+use crate::models::api_keys::ApiKey;
 use crate::repositories::accounts::{self, ManagerSort};
 use crate::repositories::audit::{self, AuditCtx, Target};
-use crate::repositories::customers;
 use crate::repositories::list::{Page, PageRequest, Sort};
+use crate::repositories::{api_keys, customers};
 
 /// A manager account with the orders (id, number) it manages, by number.
 pub struct Manager {
@@ -213,6 +217,52 @@ pub fn change_password(
     Ok(())
 }
 
+/// The scope of the shop's API keys, the only one there is.
+pub const SHOP_SCOPE: &str = "shop";
+
+/// A new shop key named `name` and its secret (`lsk_…`): the row keeps only
+/// the secret's digest and its first characters, to tell keys apart.
+pub fn new_shop_key(name: String, created_by: Option<String>, now: NaiveDateTime) -> (ApiKey, String) {
+    let secret = random_token(API_KEY_PREFIX);
+    let row = ApiKey {
+        id: ids::new_id(),
+        name,
+        key_hash: sha256_hex(&secret),
+        key_prefix: secret[..API_KEY_PREFIX.len() + 8].to_owned(),
+        scope: SHOP_SCOPE.to_owned(),
+        created_by,
+        created_at: now,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    (row, secret)
+}
+
+/// Creates a shop key named `name` (trimmed) by the admin `created_by`.
+/// Answers the row and the secret, which is shown once and never stored.
+pub fn create_api_key(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    name: String,
+    created_by: Option<String>,
+    now: NaiveDateTime,
+) -> Result<(ApiKey, String)> {
+    let (row, secret) = new_shop_key(name, created_by, now);
+    api_keys::insert(conn, &row)?;
+    let details = json!({ "name": row.name, "prefix": row.key_prefix });
+    audit::record(conn, ctx, now, "api_key.created", Target::subject(&row.id), details)?;
+    Ok((row, secret))
+}
+
+/// Revokes a key at once; an unknown or already revoked key is not found.
+pub fn revoke_api_key(conn: &mut AnyConnection, ctx: &AuditCtx, id: &str, now: NaiveDateTime) -> Result<()> {
+    if !api_keys::revoke(conn, id, now)? {
+        return Err(Error::NotFound);
+    }
+    audit::record(conn, ctx, now, "api_key.revoked", Target::subject(id), json!({}))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +272,18 @@ mod tests {
 
     fn release() -> Binding {
         Binding::Release { unusable_hash: "hash".into() }
+    }
+
+    #[test]
+    fn a_shop_key_stores_only_its_digest_and_prefix() {
+        let now = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap().naive_utc();
+        let (row, secret) = new_shop_key("web shop".into(), Some("admin-id".into()), now);
+        assert!(secret.starts_with(API_KEY_PREFIX) && secret.len() == API_KEY_PREFIX.len() + 52);
+        assert_eq!(row.key_hash, sha256_hex(&secret));
+        assert_ne!(row.key_hash, secret);
+        assert_eq!(row.key_prefix, secret[..12]);
+        assert_eq!((row.scope.as_str(), row.created_at, row.revoked_at), (SHOP_SCOPE, now, None));
+        assert_ne!(new_shop_key("web shop".into(), None, now).1, secret, "every key is new");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! - [`activation`]: activate, heartbeat, deactivate, offline activation.
 //! - [`devices`], [`users`]: the portal's use cases on devices and license users.
 //! - [`catalog`]: products (unique codes) and customers.
-//! - [`accounts`]: manager accounts as admins manage them.
+//! - [`accounts`]: manager accounts, the caller's own account, API keys.
 //! - [`orders`], [`linking`]: order sizes, who may be linked as a manager.
 //! - [`keys`], [`offline`], [`signing`]: license keys, offline files, signatures.
 //! - [`error`]: why a use case refused.
