@@ -4,7 +4,6 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -12,17 +11,13 @@ use validator::Validate;
 use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::Admin;
-use crate::auth::extract::API_KEY_PREFIX;
-use crate::crypto::{random_token, sha256_hex};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
+use crate::licensing::accounts;
 use crate::models::api_keys::ApiKey;
 use crate::repositories::api_keys;
-use crate::repositories::audit::{self, Target};
 use crate::repositories::list::Sort;
 use crate::state::AppState;
-
-pub const SHOP_SCOPE: &str = "shop";
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_api_keys).service(create_api_key).service(revoke_api_key);
@@ -140,27 +135,9 @@ pub async fn create_api_key(
 ) -> ApiResult<Created<ApiKeyView>> {
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
-    let secret = random_token(API_KEY_PREFIX);
-    let row = ApiKey {
-        id: ids::new_id(),
-        name: body.value.name.trim().to_owned(),
-        key_hash: sha256_hex(&secret),
-        key_prefix: secret[..API_KEY_PREFIX.len() + 8].to_owned(),
-        scope: SHOP_SCOPE.to_owned(),
-        created_by: Some(admin.account().id.clone()),
-        created_at: now,
-        last_used_at: None,
-        revoked_at: None,
-    };
-    let row = state
-        .db
-        .write(move |conn| {
-            api_keys::insert(conn, &row)?;
-            let details = json!({ "name": row.name, "prefix": row.key_prefix });
-            audit::record(conn, &ctx, now, "api_key.created", Target::subject(&row.id), details)?;
-            ApiResult::Ok(row)
-        })
-        .await?;
+    let name = body.value.name.trim().to_owned();
+    let created_by = Some(admin.account().id.clone());
+    let (row, secret) = state.db.write(move |tx| accounts::create_api_key(tx, &ctx, name, created_by, now)).await?;
     Ok(Created(ApiKeyView::new(row, Some(secret))))
 }
 
@@ -185,15 +162,6 @@ pub async fn revoke_api_key(
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
-    state
-        .db
-        .write(move |conn| {
-            if !api_keys::revoke(conn, &id, now)? {
-                return Err(ApiError::not_found());
-            }
-            audit::record(conn, &ctx, now, "api_key.revoked", Target::subject(&id), json!({}))?;
-            Ok(())
-        })
-        .await?;
+    state.db.write(move |tx| accounts::revoke_api_key(tx, &ctx, &id, now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

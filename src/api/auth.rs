@@ -10,16 +10,9 @@ use validator::Validate;
 
 use super::extract::ValidJson;
 use super::me::AccountView;
-use crate::crypto::{random_token, sha256_hex};
-use crate::db::AnyConnection;
-use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::ids::new_id;
-use crate::models::accounts::Account;
-use crate::models::tokens::NewRefreshToken;
-use crate::repositories::{accounts, refresh_tokens};
+use crate::auth::sessions::{self, Issued};
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-pub const REFRESH_TOKEN_PREFIX: &str = "lrt_";
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(login).service(refresh).service(logout);
@@ -64,40 +57,22 @@ pub struct TokenResponse {
     pub account: AccountView,
 }
 
-fn invalid_refresh() -> ApiError {
-    ApiError::new(ErrorCode::InvalidRefreshToken, "The refresh token is not valid; sign in again.")
-}
-
-/// Stores a new refresh token of `family` and answers both tokens.
-fn issue(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    account: Account,
-    family: &str,
-    family_expires_at: chrono::NaiveDateTime,
-) -> ApiResult<TokenResponse> {
-    let now = state.clock.now();
-    let token = random_token(REFRESH_TOKEN_PREFIX);
-    refresh_tokens::insert(
-        conn,
-        &NewRefreshToken {
-            id: &new_id(),
-            account_id: &account.id,
-            family_id: family,
-            token_hash: &sha256_hex(&token),
-            created_at: now,
-            expires_at: family_expires_at,
-        },
-    )?;
-    let lifetime = state.config.access_token_seconds;
-    Ok(TokenResponse {
-        access_token: state.jwt.issue(&account.id, family, now.and_utc().timestamp(), lifetime),
-        token_type: "Bearer",
-        expires_in: lifetime,
-        refresh_token: token,
-        refresh_expires_in: (family_expires_at - now).num_seconds().max(0),
-        account: AccountView::from(account),
-    })
+impl TokenResponse {
+    /// The answer to a login or refresh: a new access token (a JWT of the
+    /// account and its sign-in family) with the refresh token just issued.
+    fn new(state: &AppState, issued: Issued) -> Self {
+        let lifetime = state.config.access_token_seconds;
+        let access_token =
+            state.jwt.issue(&issued.account.id, &issued.family, issued.issued_at.and_utc().timestamp(), lifetime);
+        Self {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            refresh_expires_in: issued.refresh_expires_in(),
+            refresh_token: issued.refresh_token,
+            account: AccountView::from(issued.account),
+        }
+    }
 }
 
 /// Sign in with e-mail and password.
@@ -136,34 +111,16 @@ pub async fn login(
     let ip = super::client_addr(&req);
     state.limiter.check_credentials(ip, &email, started)?;
     let lookup = email.clone();
-    let account = state.db.run(move |conn| ApiResult::Ok(accounts::find_by_email(conn, &lookup)?)).await?;
+    let account = state.db.run(move |conn| sessions::account_by_email(conn, &lookup)).await?;
     let ok = state.hasher.verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
-    let account = match account {
-        Some(account) if ok => account,
-        _ => {
-            state.limiter.record_failure(ip, Some(&email), started);
-            return Err(ApiError::invalid_credentials());
-        }
-    };
+    let account =
+        sessions::credentials(account, ok).inspect_err(|_| state.limiter.record_failure(ip, Some(&email), started))?;
+    // The right password, even of a disabled account, ends the back-off.
     state.limiter.record_success(ip, &email);
-    if account.disabled {
-        return Err(ApiError::new(ErrorCode::AccountDisabled, "This account is disabled."));
-    }
-    let state2 = state.clone();
-    let tokens = state
-        .db
-        .write(move |conn| {
-            let now = state2.clock.now();
-            let expires = now + TimeDelta::seconds(state2.config.refresh_token_seconds);
-            issue(conn, &state2, account, &new_id(), expires)
-        })
-        .await?;
-    Ok(web::Json(tokens))
-}
-
-enum Rotation {
-    Issued(Box<TokenResponse>),
-    Refused,
+    let lifetime = TimeDelta::seconds(state.config.refresh_token_seconds);
+    let now = state.clock.now();
+    let issued = state.db.write(move |tx| sessions::login(tx, account, lifetime, now)).await?;
+    Ok(web::Json(TokenResponse::new(&state, issued)))
 }
 
 /// Trade a refresh token for new tokens; the presented one stops working.
@@ -193,38 +150,13 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: ValidJson<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
-    let digest = sha256_hex(body.value.refresh_token.trim());
-    let state2 = state.clone();
-    // Re-use must revoke the family *and* commit, so the refusal is a value here.
-    let outcome = state
-        .db
-        .write(move |conn| {
-            let now = state2.clock.now();
-            let Some(token) = refresh_tokens::find_by_hash(conn, &digest)? else {
-                return Ok(Rotation::Refused);
-            };
-            if token.revoked_at.is_some() || token.expires_at <= now {
-                return Ok(Rotation::Refused);
-            }
-            if token.used_at.is_some() || !refresh_tokens::mark_used(conn, &token.id, now)? {
-                tracing::warn!(family = %token.family_id, "refresh token re-used; revoking its family");
-                refresh_tokens::revoke_family(conn, &token.family_id, now)?;
-                return Ok(Rotation::Refused);
-            }
-            match accounts::find(conn, &token.account_id)? {
-                Some(account) if !account.disabled => issue(conn, &state2, account, &token.family_id, token.expires_at)
-                    .map(|t| Rotation::Issued(Box::new(t))),
-                _ => Ok(Rotation::Refused),
-            }
-        })
-        .await?;
-    match outcome {
-        Rotation::Issued(tokens) => Ok(web::Json(*tokens)),
-        Rotation::Refused => {
-            state.limiter.token_failed(super::client_addr(&req), std::time::Instant::now())?;
-            Err(invalid_refresh())
-        }
+    let presented = body.value.refresh_token;
+    let now = state.clock.now();
+    let rotation = state.db.write(move |tx| sessions::refresh(tx, &presented, now)).await?;
+    if rotation.is_refused() {
+        state.limiter.token_failed(super::client_addr(&req), std::time::Instant::now())?;
     }
+    Ok(web::Json(TokenResponse::new(&state, rotation.into_issued()?)))
 }
 
 /// Sign out: revokes the refresh token's family. Always 204.
@@ -244,16 +176,8 @@ pub async fn refresh(
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, body: ValidJson<RefreshRequest>) -> ApiResult<HttpResponse> {
-    let digest = sha256_hex(body.value.refresh_token.trim());
-    let state2 = state.clone();
-    state
-        .db
-        .write(move |conn| {
-            if let Some(token) = refresh_tokens::find_by_hash(conn, &digest)? {
-                refresh_tokens::revoke_family(conn, &token.family_id, state2.clock.now())?;
-            }
-            ApiResult::Ok(())
-        })
-        .await?;
+    let presented = body.value.refresh_token;
+    let now = state.clock.now();
+    state.db.write(move |tx| sessions::logout(tx, &presented, now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,7 +4,6 @@
 use actix_web::{HttpRequest, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -15,8 +14,9 @@ use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::AdminOrShop;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
+use crate::licensing::catalog;
 use crate::models::catalog::{Customer, CustomerChangeset};
-use crate::repositories::audit::{self, AuditCtx, Target};
+use crate::repositories::audit::{AuditCtx, Target};
 use crate::repositories::customers::{self, CustomerSort};
 use crate::repositories::list::Sort;
 use crate::state::AppState;
@@ -174,7 +174,8 @@ impl UpdateCustomer {
     }
 }
 
-/// Applies `changes` to customer `id` and records `customer.updated`.
+/// Applies `changes` to customer `id` and records `customer.updated`
+/// ([`catalog::update_customer`]); `api/orders` calls it for an order's customer.
 pub fn apply_update(
     conn: &mut crate::db::AnyConnection,
     ctx: &AuditCtx,
@@ -183,21 +184,7 @@ pub fn apply_update(
     now: chrono::NaiveDateTime,
     target: Target<'_>,
 ) -> ApiResult<Customer> {
-    customers::find(conn, id)?.ok_or_else(ApiError::not_found)?;
-    let changed: Vec<&str> = [
-        ("company", changes.company.is_some()),
-        ("contact_name", changes.contact_name.is_some()),
-        ("email", changes.email.is_some()),
-        ("address", changes.address.is_some()),
-        ("country", changes.country.is_some()),
-        ("vat_id", changes.vat_id.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, present)| present.then_some(name))
-    .collect();
-    let customer = customers::update(conn, id, &changes.into_changeset(now))?;
-    audit::record(conn, ctx, now, "customer.updated", target.with_subject(id), json!({ "fields": changed }))?;
-    Ok(customer)
+    Ok(catalog::update_customer(conn, ctx, id, changes.into_changeset(now), target, now)?)
 }
 
 /// The customers collection: sort fields, default order, search.
@@ -268,15 +255,7 @@ pub async fn create_customer(
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
     let customer = body.value.into_row(now);
-    let customer = state
-        .db
-        .write(move |conn| {
-            customers::insert(conn, &customer)?;
-            let details = json!({ "company": customer.company });
-            audit::record(conn, &ctx, now, "customer.created", Target::subject(&customer.id), details)?;
-            ApiResult::Ok(customer)
-        })
-        .await?;
+    let customer = state.db.write(move |tx| catalog::create_customer(tx, &ctx, customer, now)).await?;
     Ok(Created(customer.into()))
 }
 
@@ -297,7 +276,7 @@ pub async fn get_customer(
     path: web::Path<String>,
 ) -> ApiResult<web::Json<CustomerView>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
-    let customer = state.db.run(move |conn| customers::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
+    let customer = state.db.run(move |conn| catalog::customer(conn, &id)).await?;
     Ok(web::Json(customer.into()))
 }
 
@@ -328,7 +307,8 @@ pub async fn update_customer(
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
-    let changes = body.value;
-    let customer = state.db.write(move |conn| apply_update(conn, &ctx, &id, changes, now, Target::default())).await?;
+    let changes = body.value.into_changeset(now);
+    let customer =
+        state.db.write(move |tx| catalog::update_customer(tx, &ctx, &id, changes, Target::default(), now)).await?;
     Ok(web::Json(customer.into()))
 }

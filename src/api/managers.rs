@@ -4,7 +4,6 @@
 use actix_web::{HttpRequest, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -13,14 +12,10 @@ use super::extract::{Query, ValidJson};
 use super::licenses::OrderRef;
 use super::{ListParams, Page, audit_ctx, utc};
 use crate::auth::{Admin, password};
-use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::licensing::linking;
-use crate::models::accounts::{Account, AccountChangeset};
-use crate::repositories::accounts::{self, ManagerSort};
-use crate::repositories::audit::{self, Target};
-use crate::repositories::customers;
+use crate::licensing::accounts::{self, Binding, Manager, ManagerUpdate};
+use crate::repositories::accounts::ManagerSort;
 use crate::repositories::list::Sort;
 use crate::state::AppState;
 
@@ -55,22 +50,15 @@ pub struct ManagerView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn views(conn: &mut AnyConnection, rows: Vec<Account>) -> ApiResult<Vec<ManagerView>> {
-    let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
-    let mut orders = accounts::orders_of(conn, &ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|a| {
-            let managed = orders.remove(&a.id).unwrap_or_default();
-            (a, managed.len() as i64, managed)
-        })
-        .map(|(a, order_count, managed)| ManagerView {
-            orders: managed
+impl From<Manager> for ManagerView {
+    fn from(Manager { account: a, orders }: Manager) -> Self {
+        Self {
+            order_count: orders.len() as i64,
+            orders: orders
                 .into_iter()
                 .take(crate::licensing::orders::MAX_ORDER_REFS)
                 .map(|(id, number)| OrderRef { id, number })
                 .collect(),
-            order_count,
             id: a.id,
             email: a.email,
             name: a.name,
@@ -78,13 +66,8 @@ fn views(conn: &mut AnyConnection, rows: Vec<Account>) -> ApiResult<Vec<ManagerV
             bound_customer_id: a.bound_customer_id,
             created_at: utc(a.created_at),
             updated_at: utc(a.updated_at),
-        })
-        .collect())
-}
-
-/// A manager account by id (admins' ids name nothing here).
-fn find_manager(conn: &mut AnyConnection, id: &str) -> ApiResult<Account> {
-    accounts::find(conn, id)?.filter(|a| !a.is_admin()).ok_or_else(ApiError::not_found)
+        }
+    }
 }
 
 /// The managers collection: sort fields, default order, search.
@@ -118,16 +101,8 @@ pub async fn list_managers(
 ) -> ApiResult<web::Json<Page<ManagerView>>> {
     let (page, sort, q) = params.resolve()?;
     let q = q.map(str::to_owned);
-    let answer = state
-        .db
-        .run(move |conn| {
-            let rows = accounts::list_managers(conn, q.as_deref(), sort, page)?;
-            let total = rows.total;
-            let items = views(conn, rows.items)?;
-            ApiResult::Ok(Page { items, page: page.page, per_page: page.per_page, total })
-        })
-        .await?;
-    Ok(web::Json(answer))
+    let rows = state.db.run(move |conn| accounts::list_managers(conn, q.as_deref(), sort, page)).await?;
+    Ok(web::Json(Page::new(rows, page, ManagerView::from)))
 }
 
 /// One manager account.
@@ -147,14 +122,8 @@ pub async fn get_manager(
     path: web::Path<String>,
 ) -> ApiResult<web::Json<ManagerView>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
-    let view = state
-        .db
-        .run(move |conn| {
-            let account = find_manager(conn, &id)?;
-            ApiResult::Ok(views(conn, vec![account])?.pop().expect("one view"))
-        })
-        .await?;
-    Ok(web::Json(view))
+    let manager = state.db.run(move |conn| accounts::manager(conn, &id)).await?;
+    Ok(web::Json(manager.into()))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -206,74 +175,20 @@ pub async fn update_manager(
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let UpdateManager { name, disabled, bound_customer_id } = body.value;
-    let binding = match bound_customer_id {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(customer)) => {
-            let customer = ids::parse(&customer).ok_or_else(no_such_customer)?;
-            Some(Some(customer))
-        }
-    };
     // Releasing replaces the password with the hash of a secret nobody knows
-    // (slow: hashed before the transaction), so whoever knew the old one is
-    // out and the account signs in again only with a password from
-    // `POST /managers/{id}/password`; a login meanwhile is a plain 401.
-    let unusable_hash = if binding == Some(None) {
-        let check = id.clone();
-        state.db.run(move |conn| find_manager(conn, &check).map(|_| ())).await?;
-        Some(state.hasher.hash(password::generate()).await?)
-    } else {
-        None
+    // (slow: hashed before the transaction, once the account is known to exist).
+    let binding = match bound_customer_id {
+        None => Binding::Keep,
+        Some(None) => {
+            let check = id.clone();
+            state.db.run(move |conn| accounts::find_manager(conn, &check).map(|_| ())).await?;
+            Binding::Release { unusable_hash: state.hasher.hash(password::generate()).await? }
+        }
+        Some(Some(customer)) => Binding::BindTo(customer),
     };
-    let view = state
-        .db
-        .write(move |conn| {
-            let account = find_manager(conn, &id)?;
-            let name = name.map(|n| n.trim().to_owned());
-            let mut changes =
-                AccountChangeset { name: name.clone(), disabled, updated_at: Some(now), ..Default::default() };
-            let mut binding_event = None;
-            match &binding {
-                None => {}
-                Some(None) => {
-                    if let Some(previous) = &account.bound_customer_id {
-                        changes.bound_customer_id = Some(None);
-                        changes.password_hash = unusable_hash;
-                        binding_event = Some(("manager.released", json!({ "customer_id": previous })));
-                    }
-                }
-                Some(Some(customer)) => {
-                    customers::find(conn, customer)?.ok_or_else(no_such_customer)?;
-                    if account.bound_customer_id.as_deref() != Some(customer.as_str()) {
-                        let elsewhere = accounts::manages_order_of_other_customer(conn, &id, customer)?;
-                        linking::may_bind(elsewhere).map_err(ApiError::bind_refused)?;
-                        changes.bound_customer_id = Some(Some(customer.clone()));
-                        let details =
-                            json!({ "customer_id": customer, "previous_customer_id": account.bound_customer_id });
-                        binding_event = Some(("manager.bound", details));
-                    }
-                }
-            }
-            let released = changes.bound_customer_id == Some(None);
-            let account = accounts::update(conn, &id, &changes)?;
-            if disabled == Some(true) || released {
-                accounts::revoke_refresh_tokens(conn, &id, None, now)?;
-            }
-            if name.is_some() || disabled.is_some() || binding.is_none() {
-                let details = json!({ "name": name, "disabled": disabled });
-                audit::record(conn, &ctx, now, "manager.updated", Target::subject(&id), details)?;
-            }
-            if let Some((action, details)) = binding_event {
-                audit::record(conn, &ctx, now, action, Target::subject(&id), details)?;
-            }
-            ApiResult::Ok(views(conn, vec![account])?.pop().expect("one view"))
-        })
-        .await?;
-    Ok(web::Json(view))
-}
-
-fn no_such_customer() -> ApiError {
-    ApiError::no_such("bound_customer_id", "customer")
+    let update = ManagerUpdate { name: name.map(|n| n.trim().to_owned()), disabled, binding };
+    let manager = state.db.write(move |tx| accounts::update_manager(tx, &ctx, &id, update, now)).await?;
+    Ok(web::Json(manager.into()))
 }
 
 /// A generated password, shown once.
@@ -304,21 +219,11 @@ pub async fn reset_manager_password(
 ) -> ApiResult<web::Json<GeneratedPassword>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
     let check = id.clone();
-    state.db.run(move |conn| find_manager(conn, &check).map(|_| ())).await?;
+    state.db.run(move |conn| accounts::find_manager(conn, &check).map(|_| ())).await?;
     let ctx = audit_ctx(&req, &admin.0);
     let generated = password::generate();
     let hash = state.hasher.hash(generated.clone()).await?;
     let now = state.clock.now();
-    state
-        .db
-        .write(move |conn| {
-            find_manager(conn, &id)?;
-            let changes = AccountChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
-            accounts::update(conn, &id, &changes)?;
-            accounts::revoke_refresh_tokens(conn, &id, None, now)?;
-            audit::record(conn, &ctx, now, "manager.password_reset", Target::subject(&id), json!({}))?;
-            ApiResult::Ok(())
-        })
-        .await?;
+    state.db.write(move |tx| accounts::reset_manager_password(tx, &ctx, &id, hash, now)).await?;
     Ok(web::Json(GeneratedPassword { password: generated }))
 }

@@ -3,7 +3,6 @@
 use actix_web::{HttpRequest, HttpResponse, get, patch, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -12,10 +11,8 @@ use super::extract::ValidJson;
 use super::{audit_ctx, utc};
 use crate::auth::Account;
 use crate::auth::password;
-use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::models::accounts::AccountChangeset;
-use crate::repositories::accounts;
-use crate::repositories::audit::{self, Target};
+use crate::error::ApiResult;
+use crate::licensing::accounts;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -95,7 +92,7 @@ pub fn chosen_password(p: &str) -> Result<(), validator::ValidationError> {
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Account) -> ApiResult<web::Json<AccountView>> {
     let id = caller.1.id;
-    let account = state.db.run(move |conn| accounts::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
+    let account = state.db.run(move |conn| accounts::account(conn, &id)).await?;
     Ok(web::Json(account.into()))
 }
 
@@ -124,15 +121,7 @@ pub async fn update_me(
     let ctx = audit_ctx(&req, &principal);
     let name = body.value.name.trim().to_owned();
     let now = state.clock.now();
-    let account = state
-        .db
-        .write(move |conn| {
-            let changes = AccountChangeset { name: Some(name.clone()), updated_at: Some(now), ..Default::default() };
-            let account = accounts::update(conn, &me.id, &changes)?;
-            audit::record(conn, &ctx, now, "account.updated", Target::subject(&me.id), json!({ "name": name }))?;
-            ApiResult::Ok(account)
-        })
-        .await?;
+    let account = state.db.write(move |tx| accounts::update_profile(tx, &ctx, &me.id, name, now)).await?;
     Ok(web::Json(account.into()))
 }
 
@@ -166,26 +155,13 @@ pub async fn change_password(
     let Account(principal, me) = caller;
     let ChangePassword { current_password, new_password } = body.value;
     let id = me.id.clone();
-    let account = state.db.run(move |conn| accounts::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
-    if !state.hasher.verify(current_password, Some(account.password_hash)).await? {
-        let mut errors = crate::error::FieldErrors::new();
-        errors.insert("current_password".into(), vec!["is not the current password".into()]);
-        return Err(
-            ApiError::new(ErrorCode::WrongCurrentPassword, "The current password is wrong.").with_errors(errors)
-        );
-    }
+    let account = state.db.run(move |conn| accounts::account(conn, &id)).await?;
+    // Both hashes are slow (the hasher pool): checked and made before the transaction.
+    let verified = state.hasher.verify(current_password, Some(account.password_hash)).await?;
+    accounts::require_current_password(verified)?;
     let hash = state.hasher.hash(new_password).await?;
     let ctx = audit_ctx(&req, &principal);
     let now = state.clock.now();
-    state
-        .db
-        .write(move |conn| {
-            let changes = AccountChangeset { password_hash: Some(hash), updated_at: Some(now), ..Default::default() };
-            accounts::update(conn, &me.id, &changes)?;
-            accounts::revoke_refresh_tokens(conn, &me.id, Some(&me.family), now)?;
-            audit::record(conn, &ctx, now, "account.password_changed", Target::subject(&me.id), json!({}))?;
-            ApiResult::Ok(())
-        })
-        .await?;
+    state.db.write(move |tx| accounts::change_password(tx, &ctx, (&me.id, &me.family), hash, now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

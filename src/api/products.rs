@@ -2,9 +2,7 @@
 
 use actix_web::{HttpRequest, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -12,10 +10,10 @@ use validator::Validate;
 use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::{Admin, AdminOrShop};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::ids;
+use crate::licensing::catalog;
 use crate::models::catalog::{Product, ProductChangeset};
-use crate::repositories::audit::{self, Target};
 use crate::repositories::list::Sort;
 use crate::repositories::products::{self, ProductSort};
 use crate::state::AppState;
@@ -91,15 +89,6 @@ pub struct UpdateProduct {
     pub name: Option<String>,
 }
 
-fn code_taken(e: DieselError) -> ApiError {
-    match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            ApiError::new(ErrorCode::ProductCodeTaken, "Another product has this code.")
-        }
-        other => other.into(),
-    }
-}
-
 /// The products collection: sort fields, default order, search.
 pub struct Products;
 
@@ -168,15 +157,7 @@ pub async fn create_product(
         created_at: now,
         updated_at: now,
     };
-    let product = state
-        .db
-        .write(move |conn| {
-            products::insert(conn, &product).map_err(code_taken)?;
-            let details = json!({ "code": product.code, "name": product.name });
-            audit::record(conn, &ctx, now, "product.created", Target::subject(&product.id), details)?;
-            ApiResult::Ok(product)
-        })
-        .await?;
+    let product = state.db.write(move |tx| catalog::create_product(tx, &ctx, product, now)).await?;
     Ok(Created(product.into()))
 }
 
@@ -197,7 +178,7 @@ pub async fn get_product(
     path: web::Path<String>,
 ) -> ApiResult<web::Json<ProductView>> {
     let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
-    let product = state.db.run(move |conn| products::find(conn, &id)?.ok_or_else(ApiError::not_found)).await?;
+    let product = state.db.run(move |conn| catalog::product(conn, &id)).await?;
     Ok(web::Json(product.into()))
 }
 
@@ -236,15 +217,6 @@ pub async fn update_product(
         name: name.map(|n| n.trim().to_owned()),
         updated_at: Some(now),
     };
-    let product = state
-        .db
-        .write(move |conn| {
-            products::find(conn, &id)?.ok_or_else(ApiError::not_found)?;
-            let product = products::update(conn, &id, &changes).map_err(code_taken)?;
-            let details = json!({ "code": changes.code, "name": changes.name });
-            audit::record(conn, &ctx, now, "product.updated", Target::subject(&id), details)?;
-            ApiResult::Ok(product)
-        })
-        .await?;
+    let product = state.db.write(move |tx| catalog::update_product(tx, &ctx, &id, changes, now)).await?;
     Ok(web::Json(product.into()))
 }

@@ -1,8 +1,10 @@
-//! Authentication: passwords, access tokens, refresh tokens and the extractors
-//! that turn a request into a principal with a role.
+//! Authentication: passwords, access tokens, sign-in sessions (refresh
+//! tokens, [`sessions`]) and the extractors that turn a request into a
+//! principal with a role.
 
 pub mod extract;
 pub mod jwt;
 pub mod password;
+pub mod sessions;
 
 pub use extract::{Account, Admin, AdminOrShop, Caller, Principal};

@@ -10,12 +10,16 @@
 //! - [`validation`]: the verdict of `/client/validate`.
 //! - [`activation`]: activate, heartbeat, deactivate, offline activation.
 //! - [`devices`], [`users`]: the portal's use cases on devices and license users.
+//! - [`catalog`]: products (unique codes) and customers.
+//! - [`accounts`]: manager accounts, the caller's own account, API keys.
 //! - [`orders`], [`licenses`], [`linking`]: creating orders, their managers
 //!   and idempotent retries; issuing and changing licenses; who may be linked.
 //! - [`keys`], [`offline`], [`signing`]: license keys, offline files, signatures.
 //! - [`error`]: why a use case refused.
 
+pub mod accounts;
 pub mod activation;
+pub mod catalog;
 pub mod devices;
 pub mod error;
 pub mod keys;
