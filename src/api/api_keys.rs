@@ -11,8 +11,8 @@ use validator::Validate;
 use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::Admin;
-use crate::error::{ApiError, ApiResult};
-use crate::ids;
+use crate::error::ApiResult;
+use crate::ids::ApiKeyId;
 use crate::licensing::accounts;
 use crate::models::api_keys::ApiKey;
 use crate::repositories::api_keys;
@@ -157,9 +157,9 @@ pub async fn revoke_api_key(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<ApiKeyId>,
 ) -> ApiResult<HttpResponse> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     state.db.write(move |tx| accounts::revoke_api_key(tx, &ctx, &id, now)).await?;

@@ -12,11 +12,12 @@ use super::countries::country_rule;
 use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::AdminOrShop;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::ids;
+use crate::ids::CustomerId;
 use crate::licensing::catalog;
 use crate::models::catalog::{Customer, CustomerChangeset};
-use crate::repositories::audit::{AuditCtx, Target};
+use crate::repositories::audit::Target;
 use crate::repositories::customers::{self, CustomerSort};
 use crate::repositories::list::Sort;
 use crate::state::AppState;
@@ -161,7 +162,7 @@ pub struct UpdateCustomer {
 }
 
 impl UpdateCustomer {
-    fn into_changeset(self, now: chrono::NaiveDateTime) -> CustomerChangeset {
+    pub fn into_changeset(self, now: chrono::NaiveDateTime) -> CustomerChangeset {
         CustomerChangeset {
             company: self.company.map(|v| v.trim().to_owned()),
             contact_name: self.contact_name.map(|v| v.trim().to_owned()),
@@ -172,19 +173,6 @@ impl UpdateCustomer {
             updated_at: Some(now),
         }
     }
-}
-
-/// Applies `changes` to customer `id` and records `customer.updated`
-/// ([`catalog::update_customer`]); `api/orders` calls it for an order's customer.
-pub fn apply_update(
-    conn: &mut crate::db::AnyConnection,
-    ctx: &AuditCtx,
-    id: &str,
-    changes: UpdateCustomer,
-    now: chrono::NaiveDateTime,
-    target: Target<'_>,
-) -> ApiResult<Customer> {
-    Ok(catalog::update_customer(conn, ctx, id, changes.into_changeset(now), target, now)?)
 }
 
 /// The customers collection: sort fields, default order, search.
@@ -273,9 +261,9 @@ pub async fn create_customer(
 pub async fn get_customer(
     state: web::Data<AppState>,
     _caller: AdminOrShop,
-    path: web::Path<String>,
+    path: web::Path<CustomerId>,
 ) -> ApiResult<web::Json<CustomerView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let customer = state.db.run(move |conn| catalog::customer(conn, &id)).await?;
     Ok(web::Json(customer.into()))
 }
@@ -301,10 +289,10 @@ pub async fn update_customer(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: AdminOrShop,
-    path: web::Path<String>,
+    path: web::Path<CustomerId>,
     body: ValidJson<UpdateCustomer>,
 ) -> ApiResult<web::Json<CustomerView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let ctx = audit_ctx(&req, &caller.0);
     let now = state.clock.now();
     let changes = body.value.into_changeset(now);

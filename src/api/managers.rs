@@ -12,8 +12,8 @@ use super::extract::{Query, ValidJson};
 use super::licenses::OrderRef;
 use super::{ListParams, Page, audit_ctx, utc};
 use crate::auth::{Admin, password};
-use crate::error::{ApiError, ApiResult};
-use crate::ids;
+use crate::error::ApiResult;
+use crate::ids::AccountId;
 use crate::licensing::accounts::{self, Binding, Manager, ManagerUpdate};
 use crate::repositories::accounts::ManagerSort;
 use crate::repositories::list::Sort;
@@ -119,9 +119,9 @@ pub async fn list_managers(
 pub async fn get_manager(
     state: web::Data<AppState>,
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<AccountId>,
 ) -> ApiResult<web::Json<ManagerView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let manager = state.db.run(move |conn| accounts::manager(conn, &id)).await?;
     Ok(web::Json(manager.into()))
 }
@@ -168,10 +168,10 @@ pub async fn update_manager(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<AccountId>,
     body: ValidJson<UpdateManager>,
 ) -> ApiResult<web::Json<ManagerView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let UpdateManager { name, disabled, bound_customer_id } = body.value;
@@ -215,9 +215,9 @@ pub async fn reset_manager_password(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<AccountId>,
 ) -> ApiResult<web::Json<GeneratedPassword>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let check = id.clone();
     state.db.run(move |conn| accounts::find_manager(conn, &check).map(|_| ())).await?;
     let ctx = audit_ctx(&req, &admin.0);

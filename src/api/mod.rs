@@ -63,14 +63,6 @@ impl<T: Serialize> actix_web::Responder for Created<T> {
     }
 }
 
-/// The two ids of a nested path (`/licenses/{id}/users/{user_id}` …) in
-/// canonical form; a malformed id names nothing: 404.
-pub fn path_ids(path: (String, String)) -> Result<(String, String), ApiError> {
-    let first = crate::ids::parse(&path.0).ok_or_else(ApiError::not_found)?;
-    let second = crate::ids::parse(&path.1).ok_or_else(ApiError::not_found)?;
-    Ok((first, second))
-}
-
 pub use crate::clock::utc;
 
 /// The validator rule for every time in a request: within 1970-01-01 …

@@ -11,19 +11,21 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::customers::{CustomerView, NewCustomer, UpdateCustomer, apply_update};
+use super::customers::{CustomerView, NewCustomer, UpdateCustomer};
 use super::extract::{Query, ValidJson};
 use super::licenses::{CustomerRef, LicenseTerms, LicenseView};
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
 use crate::auth::{Account, Admin, AdminOrShop, Caller, Principal, password};
 use crate::crypto::sha256_hex;
-use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::OrderId;
+use crate::licensing;
 use crate::licensing::linking::LinkCaller;
-use crate::licensing::orders::{self as order_rules, CustomerChoice, NewOrder, PreparedManager, Reservation};
+use crate::licensing::orders::{
+    self as order_rules, CustomerChoice, NewOrder, OrderParts, PreparedManager, Reservation,
+};
 use crate::models::accounts::Account as AccountRow;
-use crate::repositories::audit::{AuditCtx, Target};
+use crate::repositories::audit::AuditCtx;
 use crate::repositories::list::Sort;
 use crate::repositories::orders::{self, OrderSort};
 use crate::repositories::scope::Scope;
@@ -102,20 +104,19 @@ pub struct OrderListItem {
     pub licenses: Vec<LicenseView>,
 }
 
-/// The full view of an order visible in `scope`.
-fn load_order(conn: &mut AnyConnection, scope: &Scope, id: &str, now: NaiveDateTime) -> ApiResult<OrderView> {
-    let (order, customer) = orders::find(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
-    let licenses = licenses::for_orders(conn, std::slice::from_ref(&order.id), now)?;
-    let managers = orders::managers(conn, &order.id)?;
-    Ok(OrderView {
-        id: order.id,
-        number: order.number,
-        created_at: utc(order.created_at),
-        customer: customer.into(),
-        licenses: licenses.into_iter().map(|row| LicenseView::new(row, now)).collect(),
-        managers: managers.into_iter().map(ManagerSummary::of).collect(),
-        initial_password_withheld: None,
-    })
+impl OrderView {
+    fn new(parts: OrderParts, now: NaiveDateTime) -> Self {
+        let OrderParts { order, customer, licenses, managers } = parts;
+        Self {
+            id: order.id,
+            number: order.number,
+            created_at: utc(order.created_at),
+            customer: customer.into(),
+            licenses: licenses.into_iter().map(|row| LicenseView::new(row, now)).collect(),
+            managers: managers.into_iter().map(ManagerSummary::of).collect(),
+            initial_password_withheld: None,
+        }
+    }
 }
 
 /// The orders collection: sort fields, default order, search.
@@ -196,7 +197,7 @@ pub async fn get_order(
     let id = path.into_inner();
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
-    let order = state.db.run(move |conn| load_order(conn, &scope, &id, now)).await?;
+    let order = OrderView::new(state.db.run(move |conn| order_rules::find(conn, &scope, &id, now)).await?, now);
     Ok(web::Json(order))
 }
 
@@ -371,7 +372,8 @@ pub async fn create_order(
             match state.db.write(move |tx| order_rules::reserve(tx, &owner, &key, &digest, now)).await? {
                 Reservation::Replay(order_id) => {
                     let now = state.clock.now();
-                    let mut view = state.db.run(move |conn| load_order(conn, &Scope::All, &order_id, now)).await?;
+                    let parts = state.db.run(move |conn| order_rules::find(conn, &Scope::All, &order_id, now)).await?;
+                    let mut view = OrderView::new(parts, now);
                     view.initial_password_withheld = Some(true);
                     return Ok(Created(view));
                 }
@@ -410,14 +412,15 @@ async fn create_order_now(
         .map(|(i, terms)| terms.terms(&format!("licenses[{i}]")))
         .collect::<ApiResult<Vec<_>>>()?;
     let new = NewOrder { number: order.number, customer, licenses, managers: prepared, reservation };
-    let (view, passwords) = state
+    let (parts, passwords) = state
         .db
         .write(move |tx| {
             let created = order_rules::create(tx, &ctx, caller, new, now)?;
-            ApiResult::Ok((load_order(tx, &Scope::All, &created.order_id, now)?, created.passwords))
+            let parts = order_rules::find(tx, &Scope::All, &created.order_id, now)?;
+            Ok::<_, licensing::Error>((parts, created.passwords))
         })
         .await?;
-    let mut view = view;
+    let mut view = OrderView::new(parts, now);
     for manager in &mut view.managers {
         manager.initial_password = passwords.get(&manager.id).cloned();
     }
@@ -451,13 +454,8 @@ pub async fn update_order_customer(
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let changes = body.value;
-    let customer = state
-        .db
-        .write(move |conn| {
-            let (order, _) = orders::find(conn, &Scope::All, &id)?.ok_or_else(ApiError::not_found)?;
-            apply_update(conn, &ctx, &order.customer_id, changes, now, Target::order(&order.id))
-        })
-        .await?;
+    let changes = changes.into_changeset(now);
+    let customer = state.db.write(move |tx| order_rules::update_customer(tx, &ctx, &id, changes, now)).await?;
     Ok(web::Json(customer.into()))
 }
 

@@ -10,8 +10,9 @@ use validator::Validate;
 use super::extract::{Query, ValidJson};
 use super::{Created, ListParams, Page, audit_ctx, utc};
 use crate::auth::{Admin, AdminOrShop};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::ids;
+use crate::ids::ProductId;
 use crate::licensing::catalog;
 use crate::models::catalog::{Product, ProductChangeset};
 use crate::repositories::list::Sort;
@@ -175,9 +176,9 @@ pub async fn create_product(
 pub async fn get_product(
     state: web::Data<AppState>,
     _caller: AdminOrShop,
-    path: web::Path<String>,
+    path: web::Path<ProductId>,
 ) -> ApiResult<web::Json<ProductView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let product = state.db.run(move |conn| catalog::product(conn, &id)).await?;
     Ok(web::Json(product.into()))
 }
@@ -205,10 +206,10 @@ pub async fn update_product(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<ProductId>,
     body: ValidJson<UpdateProduct>,
 ) -> ApiResult<web::Json<ProductView>> {
-    let id = ids::parse(&path).ok_or_else(ApiError::not_found)?;
+    let id = path.into_inner();
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let UpdateProduct { code, name } = body.value;

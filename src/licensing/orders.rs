@@ -203,6 +203,34 @@ pub struct CreatedOrder {
     pub passwords: HashMap<String, String>,
 }
 
+/// An order with everything its view shows.
+pub struct OrderParts {
+    pub order: Order,
+    pub customer: Customer,
+    pub licenses: Vec<crate::repositories::licenses::LicenseRow>,
+    pub managers: Vec<Account>,
+}
+
+/// The order `id` if `scope` sees it, with its customer, licenses and managers.
+pub fn find(conn: &mut AnyConnection, scope: &Scope, id: &str, now: NaiveDateTime) -> Result<OrderParts> {
+    let (order, customer) = orders::find(conn, scope, id)?.ok_or(Error::NotFound)?;
+    let licenses = crate::repositories::licenses::for_orders(conn, std::slice::from_ref(&order.id), now)?;
+    let managers = orders::managers(conn, &order.id)?;
+    Ok(OrderParts { order, customer, licenses, managers })
+}
+
+/// Changes the customer of the order `id` (admins: the owner shown in the software).
+pub fn update_customer(
+    conn: &mut AnyConnection,
+    ctx: &AuditCtx,
+    id: &str,
+    changes: crate::models::catalog::CustomerChangeset,
+    now: NaiveDateTime,
+) -> Result<Customer> {
+    let (order, _) = orders::find(conn, &Scope::All, id)?.ok_or(Error::NotFound)?;
+    super::catalog::update_customer(conn, ctx, &order.customer_id, changes, Target::order(&order.id), now)
+}
+
 /// Creates an order with its customer, licenses and managers.
 pub fn create(
     conn: &mut AnyConnection,
@@ -216,12 +244,7 @@ pub fn create(
         return Err(Error::OrderNumberTaken(number));
     }
     let customer = match order.customer {
-        CustomerChoice::New(row) => {
-            customers::insert(conn, &row)?;
-            let details = json!({ "company": row.company });
-            audit::record(conn, ctx, now, "customer.created", Target::subject(&row.id), details)?;
-            row
-        }
+        CustomerChoice::New(row) => super::catalog::create_customer(conn, ctx, row, now)?,
         CustomerChoice::Existing(id) => match ids::parse(&id) {
             Some(id) => customers::find(conn, &id)?,
             None => None,
