@@ -4,7 +4,6 @@
 use actix_web::{HttpRequest, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -399,12 +398,6 @@ pub async fn update_license(
     let ctx = audit_ctx(&req, &admin.0);
     let now = state.clock.now();
     let changes = body.value;
-    let details = json!({
-        "seats": changes.seats, "expires_at": changes.expires_at,
-        "status": changes.status.map(|s| format!("{s:?}").to_lowercase()),
-        "offline_allowed": changes.offline_allowed, "lease_seconds": changes.lease_seconds,
-    });
-    let details = strip_nulls(details, &changes);
     let changes = licensing::licenses::Changes {
         seats: changes.seats,
         expires_at: changes.expires_at.map(|e| e.map(|t| t.naive_utc())),
@@ -412,14 +405,6 @@ pub async fn update_license(
         offline_allowed: changes.offline_allowed,
         lease_seconds: changes.lease_seconds,
     };
-    let row = state.db.write(move |tx| licensing::licenses::update(tx, &ctx, &id, &changes, details, now)).await?;
+    let row = state.db.write(move |tx| licensing::licenses::update(tx, &ctx, &id, &changes, now)).await?;
     Ok(web::Json(LicenseView::new(row, now)))
-}
-
-/// Keeps only the fields the PATCH named (an explicit `expires_at: null` stays).
-fn strip_nulls(mut details: serde_json::Value, changes: &UpdateLicense) -> serde_json::Value {
-    if let Some(map) = details.as_object_mut() {
-        map.retain(|k, v| !v.is_null() || (k == "expires_at" && changes.expires_at.is_some()));
-    }
-    details
 }

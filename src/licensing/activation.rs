@@ -202,13 +202,13 @@ pub fn activate_user(
     let (token, token_hash) = tokens::issue('u');
     let lease_until = leases::lease_end(&license, now);
     let activation = match activations::open_for_user(conn, &user.id)? {
-        Some(open) if open.lease_expires_at > now && open.hardware_id != machine.hardware_id => {
+        Some(open) if leases::is_live(&open, now) && open.hardware_id != machine.hardware_id => {
             return Err(Error::UserAlreadyActive {
                 about: About::user(&license.id, &user.id),
                 lease_expires_at: open.lease_expires_at,
             });
         }
-        Some(open) if open.lease_expires_at > now => {
+        Some(open) if leases::is_live(&open, now) => {
             let renewal = activations::Renewal {
                 token_hash: &token_hash,
                 hostname: kept(machine.hostname.as_deref(), open.hostname.as_deref()),

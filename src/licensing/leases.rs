@@ -5,6 +5,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::models::licenses::License;
+use crate::models::seats::UserActivation;
 
 /// How stale `last_seen_at` may get before a validation refreshes it; keeps
 /// the hot path read-only almost always.
@@ -17,6 +18,12 @@ pub struct Windows {
     pub trust_seconds: i64,
     /// How long an offline license file lives.
     pub offline_file_seconds: i64,
+}
+
+/// Whether a user's activation holds its lease at `now`: open, and its lease
+/// runs past `now`. `repositories::activations::live` is its SQL form.
+pub fn is_live(activation: &UserActivation, now: NaiveDateTime) -> bool {
+    activation.ended_at.is_none() && activation.lease_expires_at > now
 }
 
 /// A user's lease from `now`: `lease_seconds` of the license, never accumulated.

@@ -129,13 +129,39 @@ pub struct Changes {
     pub lease_seconds: Option<i32>,
 }
 
-/// Changes a license's terms (admins); `details` is what the record says changed.
+impl Changes {
+    /// What the record says changed: the fields set (an explicit perpetual
+    /// `expires_at: null` included).
+    fn recorded(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        let mut put = |key: &str, value: serde_json::Value| {
+            map.insert(key.to_owned(), value);
+        };
+        if let Some(seats) = self.seats {
+            put("seats", json!(seats));
+        }
+        if let Some(expires_at) = self.expires_at {
+            put("expires_at", json!(expires_at.map(crate::clock::utc)));
+        }
+        if let Some(suspended) = self.suspended {
+            put("status", json!(if suspended { "suspended" } else { "active" }));
+        }
+        if let Some(offline_allowed) = self.offline_allowed {
+            put("offline_allowed", json!(offline_allowed));
+        }
+        if let Some(lease_seconds) = self.lease_seconds {
+            put("lease_seconds", json!(lease_seconds));
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+/// Changes a license's terms (admins).
 pub fn update(
     conn: &mut AnyConnection,
     ctx: &AuditCtx,
     id: &str,
     changes: &Changes,
-    details: serde_json::Value,
     now: NaiveDateTime,
 ) -> Result<LicenseRow> {
     lock_row_for_update(conn, LockableTable::Licenses, id)?;
@@ -153,6 +179,18 @@ pub fn update(
     };
     licenses::update(conn, id, &changeset)?;
     let target = Target::order(&license.order_id).with_license(id).with_subject(id);
-    audit::record(conn, ctx, now, "license.updated", target, details)?;
+    audit::record(conn, ctx, now, "license.updated", target, changes.recorded())?;
     licenses::find(conn, &Scope::All, id, now)?.ok_or(Error::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_names_what_was_set_and_an_explicit_perpetual_expiry() {
+        let changes = Changes { seats: Some(3), expires_at: Some(None), suspended: Some(true), ..Changes::default() };
+        assert_eq!(changes.recorded(), json!({ "seats": 3, "expires_at": null, "status": "suspended" }));
+        assert_eq!(Changes::default().recorded(), json!({}));
+    }
 }

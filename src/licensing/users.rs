@@ -145,7 +145,7 @@ fn end_activation(
 ) -> Result<()> {
     let Some(open) = activations::open_for_user(conn, user_id)? else { return Ok(()) };
     activations::end(conn, &open.id, now, reason)?;
-    if open.lease_expires_at > now {
+    if super::leases::is_live(&open, now) {
         let target = Target {
             order_id: Some(&license.order_id),
             license_id: Some(&license.id),

@@ -121,7 +121,7 @@ pub fn validate(
                         ValidationCode::NotActivated
                     } else {
                         match ValidationCode::of(&license, now) {
-                            ValidationCode::Valid if activation.lease_expires_at <= now => ValidationCode::LeaseExpired,
+                            ValidationCode::Valid if !leases::is_live(&activation, now) => ValidationCode::LeaseExpired,
                             other => other,
                         }
                     };
