@@ -7,7 +7,7 @@ use crate::api::normalize_email;
 use crate::auth::password;
 use crate::db::{AnyConnection, write_transaction};
 use crate::ids::new_id;
-use crate::models::accounts::{Account, NewAccount, ROLE_ADMIN};
+use crate::models::accounts::{Account, NewAccount, Role};
 use crate::repositories::accounts;
 use crate::repositories::audit::{self, AuditCtx, Target};
 
@@ -53,7 +53,7 @@ pub fn create_admin(
                 id: &id,
                 email,
                 name,
-                role: ROLE_ADMIN,
+                role: Role::Admin.as_str(),
                 password_hash,
                 disabled: false,
                 created_at: now,

@@ -19,12 +19,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me).service(update_me).service(change_password);
 }
 
-#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Manager,
-}
+pub use crate::models::accounts::Role;
 
 /// An account as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,13 +41,7 @@ pub struct AccountView {
 
 impl From<crate::models::accounts::Account> for AccountView {
     fn from(a: crate::models::accounts::Account) -> Self {
-        Self {
-            role: if a.is_admin() { Role::Admin } else { Role::Manager },
-            id: a.id,
-            email: a.email,
-            name: a.name,
-            created_at: utc(a.created_at),
-        }
+        Self { role: a.role, id: a.id, email: a.email, name: a.name, created_at: utc(a.created_at) }
     }
 }
 

@@ -140,7 +140,7 @@ async fn resolve(req: &HttpRequest) -> Result<Principal, Failure> {
         return Err(Failure::Disabled);
     }
     let reference = AccountRef { id: account.id, email: account.email, family: claims.fam };
-    Ok(if account.role == crate::models::accounts::ROLE_ADMIN {
+    Ok(if account.role == crate::models::accounts::Role::Admin {
         Principal::Admin(reference)
     } else {
         Principal::Manager(reference)

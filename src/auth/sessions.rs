@@ -197,7 +197,7 @@ mod tests {
             id: "account".into(),
             email: "max.mustermann@muster-bau.example".into(),
             name: "Max Mustermann".into(),
-            role: crate::models::accounts::ROLE_MANAGER.into(),
+            role: crate::models::accounts::Role::Manager,
             password_hash: "hash".into(),
             disabled,
             created_at: at(0),

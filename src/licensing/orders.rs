@@ -12,7 +12,7 @@ use super::licenses::{self, Terms};
 use super::linking::{self, AccountFacts, LinkCaller};
 use crate::db::{AnyConnection, DbError, LockableTable, lock_row_for_update};
 use crate::ids;
-use crate::models::accounts::{Account, NewAccount, ROLE_MANAGER};
+use crate::models::accounts::{Account, NewAccount, Role};
 use crate::models::catalog::Customer;
 use crate::models::orders::{IdempotencyKey, Order, OrderManager};
 use crate::repositories::audit::{self, AuditCtx, Target};
@@ -156,7 +156,7 @@ fn manager_account(
             id: &id,
             email: &email,
             name: &name,
-            role: ROLE_MANAGER,
+            role: Role::Manager.as_str(),
             password_hash: &hash,
             disabled: false,
             created_at: now,

@@ -3,8 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::accounts;
 
-pub const ROLE_ADMIN: &str = "admin";
-pub const ROLE_MANAGER: &str = "manager";
+stored_text_enum! {
+    pub enum Role {
+        /// Vendor staff.
+        Admin = "admin",
+        /// A license manager on the customer's side.
+        Manager = "manager",
+    }
+}
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = accounts)]
@@ -12,7 +18,8 @@ pub struct Account {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
@@ -24,7 +31,7 @@ pub struct Account {
 
 impl Account {
     pub fn is_admin(&self) -> bool {
-        self.role == ROLE_ADMIN
+        self.role == Role::Admin
     }
 }
 
@@ -34,6 +41,7 @@ pub struct NewAccount<'a> {
     pub id: &'a str,
     pub email: &'a str,
     pub name: &'a str,
+    /// `Role::as_str` of the account's role.
     pub role: &'a str,
     pub password_hash: &'a str,
     pub disabled: bool,

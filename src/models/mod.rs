@@ -70,6 +70,7 @@ mod tests {
     fn stored_and_wire_text_agree() {
         same_text(LicenseKind::ALL, LicenseKind::as_str);
         same_text(DeviceStatus::ALL, DeviceStatus::as_str);
+        same_text(super::accounts::Role::ALL, super::accounts::Role::as_str);
         assert!(LicenseKind::try_from("floating".to_owned()).is_err());
     }
 }

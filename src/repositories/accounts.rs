@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
 use crate::db::AnyConnection;
 use crate::db::schema::{accounts, order_managers, refresh_tokens};
-use crate::models::accounts::{Account, AccountChangeset, NewAccount, ROLE_ADMIN, ROLE_MANAGER};
+use crate::models::accounts::{Account, AccountChangeset, NewAccount, Role};
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Account>> {
     accounts::table.find(id).select(Account::as_select()).first(conn).optional()
@@ -25,7 +25,8 @@ pub fn update(conn: &mut AnyConnection, id: &str, changes: &AccountChangeset) ->
 }
 
 pub fn admin_exists(conn: &mut AnyConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(accounts::table.filter(accounts::role.eq(ROLE_ADMIN)))).get_result(conn)
+    diesel::select(diesel::dsl::exists(accounts::table.filter(accounts::role.eq(Role::Admin.as_str()))))
+        .get_result(conn)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub fn list_managers(
     page: PageRequest,
 ) -> QueryResult<Page<Account>> {
     let filtered = || {
-        let mut query = accounts::table.filter(accounts::role.eq(ROLE_MANAGER)).into_boxed();
+        let mut query = accounts::table.filter(accounts::role.eq(Role::Manager.as_str())).into_boxed();
         if let Some(q) = q {
             let pattern = contains_pattern(q);
             query = query.filter(
