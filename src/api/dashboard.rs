@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::scope_of;
-use crate::auth::Account;
+use crate::auth::Person;
 use crate::error::ApiResult;
 use crate::repositories::dashboard;
 use crate::state::AppState;
@@ -63,7 +63,7 @@ pub struct Dashboard {
     security(("bearer" = []))
 )]
 #[get("/dashboard")]
-pub async fn get_dashboard(state: web::Data<AppState>, caller: Account) -> ApiResult<web::Json<Dashboard>> {
+pub async fn get_dashboard(state: web::Data<AppState>, caller: Person) -> ApiResult<web::Json<Dashboard>> {
     let scope = scope_of(&caller.0);
     let now = state.clock.now();
     let c = state.db.run(move |conn| ApiResult::Ok(dashboard::counts(conn, &scope, now)?)).await?;

@@ -11,7 +11,7 @@ use validator::Validate;
 
 use super::extract::{OptionalJson, Query};
 use super::{ListParams, Page, audit_ctx, scope_of, utc};
-use crate::auth::{Account, Principal};
+use crate::auth::{Person, Principal};
 use crate::error::ApiResult;
 use crate::ids::{DeviceId, LicenseId};
 use crate::licensing;
@@ -125,7 +125,7 @@ impl super::Collection for Devices {
 #[get("/licenses/{license_id}/devices")]
 pub async fn list_devices(
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<LicenseId>,
     params: Query<ListParams<Devices>>,
     filters: Query<DeviceFilters>,
@@ -165,7 +165,7 @@ pub async fn list_devices(
 #[get("/licenses/{license_id}/devices/{device_id}")]
 pub async fn get_device(
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(LicenseId, DeviceId)>,
 ) -> ApiResult<web::Json<DeviceView>> {
     let (license_id, device_id) = path.into_inner();
@@ -217,7 +217,7 @@ pub struct DeactivateDevice {
 pub async fn deactivate_device(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(LicenseId, DeviceId)>,
     body: OptionalJson<DeactivateDevice>,
 ) -> ApiResult<web::Json<DeviceView>> {

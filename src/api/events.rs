@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::extract::Query;
 use super::{ListParams, Page, scope_of, utc};
-use crate::auth::{Account, Principal};
+use crate::auth::{Person, Principal};
 use crate::error::{ApiResult, Checks};
 use crate::ids;
 use crate::licensing::privacy;
@@ -149,7 +149,7 @@ impl super::Collection for Events {
 #[get("/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     params: Query<ListParams<Events>>,
     filters: Query<EventFilters>,
 ) -> ApiResult<web::Json<Page<EventView>>> {

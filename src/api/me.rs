@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::extract::ValidJson;
 use super::{audit_ctx, utc};
-use crate::auth::Account;
+use crate::auth::Person;
 use crate::auth::password;
 use crate::error::ApiResult;
 use crate::licensing::accounts;
@@ -79,7 +79,7 @@ pub fn chosen_password(p: &str) -> Result<(), validator::ValidationError> {
     security(("bearer" = []))
 )]
 #[get("/me")]
-pub async fn get_me(state: web::Data<AppState>, caller: Account) -> ApiResult<web::Json<AccountView>> {
+pub async fn get_me(state: web::Data<AppState>, caller: Person) -> ApiResult<web::Json<AccountView>> {
     let id = caller.1.id;
     let account = state.db.run(move |conn| accounts::account(conn, &id)).await?;
     Ok(web::Json(account.into()))
@@ -103,10 +103,10 @@ pub async fn get_me(state: web::Data<AppState>, caller: Account) -> ApiResult<we
 pub async fn update_me(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     body: ValidJson<UpdateMe>,
 ) -> ApiResult<web::Json<AccountView>> {
-    let Account(principal, me) = caller;
+    let Person(principal, me) = caller;
     let ctx = audit_ctx(&req, &principal);
     let name = body.value.name.trim().to_owned();
     let now = state.clock.now();
@@ -138,10 +138,10 @@ pub async fn update_me(
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     body: ValidJson<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
-    let Account(principal, me) = caller;
+    let Person(principal, me) = caller;
     let ChangePassword { current_password, new_password } = body.value;
     let id = me.id.clone();
     let account = state.db.run(move |conn| accounts::account(conn, &id)).await?;

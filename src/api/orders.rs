@@ -15,7 +15,7 @@ use super::customers::{CustomerView, NewCustomer, UpdateCustomer};
 use super::extract::{Query, ValidJson};
 use super::licenses::{CustomerRef, LicenseTerms, LicenseView};
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
-use crate::auth::{Account, Admin, AdminOrShop, Caller, Principal, password};
+use crate::auth::{Admin, AdminOrShop, Caller, Person, Principal, password};
 use crate::crypto::sha256_hex;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::OrderId;
@@ -544,12 +544,12 @@ pub struct AddedManager {
 pub async fn add_order_manager(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<OrderId>,
     body: ValidJson<NewManager>,
 ) -> ApiResult<Created<AddedManager>> {
     let id = path.into_inner();
-    let Account(principal, _) = caller;
+    let Person(principal, _) = caller;
     let scope = scope_of(&principal);
     let ctx = audit_ctx(&req, &principal);
     let caller = link_caller(&principal);
@@ -598,11 +598,11 @@ pub async fn add_order_manager(
 pub async fn remove_order_manager(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (order_id, manager_id) = path.into_inner();
-    let Account(principal, _) = caller;
+    let Person(principal, _) = caller;
     let scope = scope_of(&principal);
     let ctx = audit_ctx(&req, &principal);
     let now = state.clock.now();

@@ -12,7 +12,7 @@ use validator::Validate;
 use super::extract::{OptionalJson, Query, ValidJson};
 use super::me::chosen_password;
 use super::{Created, ListParams, Page, audit_ctx, normalize_email, scope_of, utc};
-use crate::auth::{Account, password};
+use crate::auth::{Person, password};
 use crate::error::ApiResult;
 use crate::ids::{LicenseId, UserId};
 use crate::licensing::users;
@@ -127,7 +127,7 @@ impl super::Collection for Users {
 #[get("/licenses/{license_id}/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<LicenseId>,
     params: Query<ListParams<Users>>,
     filters: Query<UserFilters>,
@@ -203,7 +203,7 @@ pub struct AddedUser {
 pub async fn add_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<LicenseId>,
     body: ValidJson<NewUser>,
 ) -> ApiResult<Created<AddedUser>> {
@@ -242,7 +242,7 @@ pub async fn add_user(
 #[get("/licenses/{license_id}/users/{user_id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(LicenseId, UserId)>,
 ) -> ApiResult<web::Json<UserView>> {
     let (license_id, user_id) = path.into_inner();
@@ -294,7 +294,7 @@ pub struct UpdateUser {
 pub async fn update_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(LicenseId, UserId)>,
     body: ValidJson<UpdateUser>,
 ) -> ApiResult<web::Json<UserView>> {
@@ -350,7 +350,7 @@ pub struct GeneratedUserPassword {
 pub async fn set_user_password(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(LicenseId, UserId)>,
     body: OptionalJson<SetPassword>,
 ) -> ApiResult<HttpResponse> {
@@ -387,7 +387,7 @@ pub async fn set_user_password(
 pub async fn reset_user_activation(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(LicenseId, UserId)>,
 ) -> ApiResult<web::Json<UserView>> {
     let (license_id, user_id) = path.into_inner();
@@ -414,7 +414,7 @@ pub async fn reset_user_activation(
 pub async fn remove_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Account,
+    caller: Person,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (license_id, user_id) = path.into_inner();

@@ -1,5 +1,5 @@
 //! Who is calling. `Caller` accepts any authenticated principal; `Admin`,
-//! `Account` (admin or manager) and `AdminOrShop` also check the role and answer
+//! `Person` (admin or manager) and `AdminOrShop` also check the role and answer
 //! 403 `FORBIDDEN` otherwise. The principal is resolved once per request.
 
 use std::future::Future;
@@ -220,9 +220,9 @@ impl FromRequest for Admin {
 }
 
 /// A person's account: admin or manager (not a shop key).
-pub struct Account(pub Principal, pub AccountRef);
+pub struct Person(pub Principal, pub AccountRef);
 
-impl FromRequest for Account {
+impl FromRequest for Person {
     type Error = ApiError;
     type Future = Fut<Self>;
 
@@ -233,7 +233,7 @@ impl FromRequest for Account {
             match &principal {
                 Principal::Admin(a) | Principal::Manager(a) => {
                     let a = a.clone();
-                    Ok(Account(principal, a))
+                    Ok(Person(principal, a))
                 }
                 Principal::Shop(_) => Err(ApiError::forbidden()),
             }

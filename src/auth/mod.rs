@@ -7,4 +7,4 @@ pub mod jwt;
 pub mod password;
 pub mod sessions;
 
-pub use extract::{Account, Admin, AdminOrShop, Caller, Principal};
+pub use extract::{Admin, AdminOrShop, Caller, Person, Principal};
