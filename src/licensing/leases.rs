@@ -57,21 +57,10 @@ mod tests {
     use super::*;
 
     fn license(expires_at: Option<NaiveDateTime>) -> License {
-        let at = NaiveDateTime::default();
         License {
-            id: "l".into(),
-            license_key: "K".into(),
-            order_id: "o".into(),
-            product_id: "p".into(),
-            kind: crate::models::licenses::LicenseKind::UserBased,
-            seats: 1,
-            suspended: false,
-            offline_allowed: true,
             lease_seconds: 600,
-            starts_at: at,
             expires_at,
-            created_at: at,
-            updated_at: at,
+            ..crate::licensing::test_license(crate::models::licenses::LicenseKind::UserBased)
         }
     }
 

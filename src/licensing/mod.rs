@@ -37,3 +37,24 @@ pub mod users;
 pub mod validation;
 
 pub use error::{Error, Result};
+
+/// A license of `kind` with one seat, for unit tests of the rules.
+#[cfg(test)]
+pub(crate) fn test_license(kind: crate::models::licenses::LicenseKind) -> crate::models::licenses::License {
+    let at = chrono::NaiveDateTime::default();
+    crate::models::licenses::License {
+        id: "l".into(),
+        license_key: "K".into(),
+        order_id: "o".into(),
+        product_id: "p".into(),
+        kind,
+        seats: 1,
+        suspended: false,
+        offline_allowed: true,
+        lease_seconds: 3600,
+        starts_at: at,
+        expires_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}

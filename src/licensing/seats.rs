@@ -51,22 +51,7 @@ mod tests {
     use super::*;
 
     fn license(seats: i32) -> License {
-        let at = NaiveDateTime::default();
-        License {
-            id: "l".into(),
-            license_key: "K".into(),
-            order_id: "o".into(),
-            product_id: "p".into(),
-            kind: crate::models::licenses::LicenseKind::ComputerBased,
-            seats,
-            suspended: false,
-            offline_allowed: true,
-            lease_seconds: 3600,
-            starts_at: at,
-            expires_at: None,
-            created_at: at,
-            updated_at: at,
-        }
+        License { seats, ..crate::licensing::test_license(crate::models::licenses::LicenseKind::ComputerBased) }
     }
 
     #[test]

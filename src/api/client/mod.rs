@@ -230,6 +230,13 @@ fn count_token_failure<T>(state: &AppState, req: &HttpRequest, result: ApiResult
     result
 }
 
+/// The activation a token request names; a string that can't be a token
+/// counts toward the back-off like a wrong one.
+fn token_of(state: &AppState, req: &HttpRequest, request: &TokenRequest) -> ApiResult<Token> {
+    let token = tokens::parse(&request.activation_token).ok_or_else(ApiError::invalid_credentials);
+    count_token_failure(state, req, token)
+}
+
 async fn activate_device(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -424,8 +431,7 @@ pub async fn heartbeat(
     body: ClientJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let request = body.0;
-    let token = tokens::parse(&request.activation_token).ok_or_else(ApiError::invalid_credentials);
-    let token = count_token_failure(&state, &req, token)?;
+    let token = token_of(&state, &req, &request)?;
     let now = state.clock.now();
     let hardware_id = request.hardware_id.clone();
     let windows = state.windows();
@@ -473,8 +479,7 @@ pub async fn deactivate(
     body: ClientJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let request = body.0;
-    let token = tokens::parse(&request.activation_token).ok_or_else(ApiError::invalid_credentials);
-    let token: Token = count_token_failure(&state, &req, token)?;
+    let token = token_of(&state, &req, &request)?;
     let now = state.clock.now();
     let ctx = software_ctx(&req, None);
     let hardware_id = request.hardware_id.clone();
