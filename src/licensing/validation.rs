@@ -94,8 +94,10 @@ fn judge_device(
     if code == ValidationCode::Valid && leases::needs_touch(device.last_seen_at, now) {
         devices::set_last_seen(conn, &device.id, now)?;
     }
-    let about = About::device(&license.id, Some(&device.id));
-    Ok(Verdict::judged(code, &license, about, None, windows, now))
+    let mut verdict = Verdict::judged(code, &license, About::default(), None, windows, now);
+    // The ids move into the answer: the hot path copies no string it owns.
+    verdict.about = About { license_id: Some(license.id), device_id: Some(device.id), user_id: None };
+    Ok(verdict)
 }
 
 /// The verdict on `credential` for the computer `hardware_id` at `now`: one
@@ -125,8 +127,14 @@ pub fn validate(
                             other => other,
                         }
                     };
-                    let about = About::user(&license.id, &activation.license_user_id);
-                    Ok(Verdict::judged(code, &license, about, Some(activation.lease_expires_at), windows, now))
+                    let lease = Some(activation.lease_expires_at);
+                    let mut verdict = Verdict::judged(code, &license, About::default(), lease, windows, now);
+                    verdict.about = About {
+                        license_id: Some(license.id),
+                        device_id: None,
+                        user_id: Some(activation.license_user_id),
+                    };
+                    Ok(verdict)
                 }
             },
         },
@@ -135,9 +143,10 @@ pub fn validate(
             Some((device, license)) => judge_device(conn, windows, device, license, hardware_id, now),
             None => match licenses::by_key(conn, key)? {
                 None => Ok(Verdict::code(ValidationCode::NotFound)),
-                Some(license) => {
-                    Ok(Verdict { about: About::license(&license.id), ..Verdict::code(ValidationCode::NotActivated) })
-                }
+                Some(license) => Ok(Verdict {
+                    about: About { license_id: Some(license.id), ..About::default() },
+                    ..Verdict::code(ValidationCode::NotActivated)
+                }),
             },
         },
     }
