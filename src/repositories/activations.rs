@@ -17,7 +17,7 @@ pub fn by_token(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Optio
         .inner_join(licenses::table)
         .filter(user_activations::token_hash.eq(token_hash))
         .select((UserActivation::as_select(), License::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -104,12 +104,15 @@ pub fn holding_seat(now: NaiveDateTime) -> _ {
 }
 
 /// The device stored under this token digest, with its license.
+/// (The hot path's lookups by a unique key read with `get_result`, not
+/// `first`: SQLite plans with a bound LIMIT's value and so re-prepares the
+/// statement each time it is rebound — a parse per validation.)
 pub fn by_token(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Option<(Device, License)>> {
     devices::table
         .inner_join(licenses::table)
         .filter(devices::token_hash.eq(token_hash))
         .select((Device::as_select(), License::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -120,7 +123,7 @@ pub fn by_key(conn: &mut AnyConnection, key: &str, hardware_id: &str) -> QueryRe
         .filter(licenses::license_key.eq(key))
         .filter(devices::hardware_id.eq(hardware_id))
         .select((Device::as_select(), License::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

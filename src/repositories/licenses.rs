@@ -230,5 +230,5 @@ pub fn find_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> Query
 
 /// The license with this (normalized) key.
 pub fn by_key(conn: &mut AnyConnection, key: &str) -> QueryResult<Option<License>> {
-    licenses::table.filter(licenses::license_key.eq(key)).select(License::as_select()).first(conn).optional()
+    licenses::table.filter(licenses::license_key.eq(key)).select(License::as_select()).get_result(conn).optional()
 }
