@@ -65,7 +65,7 @@ impl AppState {
         let config_rate = config.rate_limit_per_ip;
         let hashers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(Self {
-            db: Db::new(pool),
+            db: Db::new(pool).with_local_reads(&config.database),
             jwt: JwtKeys::new(&jwt_secret),
             hasher: Hasher::new(hashers),
             config: Arc::new(config),

@@ -358,12 +358,65 @@ impl LockableTable {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// SQLite: point reads run on the calling thread (see [`Db::read`]).
+    local: Option<std::sync::Arc<LocalReads>>,
     /// As many permits as pooled connections: requests beyond that wait here,
     /// asynchronously, instead of parking blocking threads on the pool.
     permits: std::sync::Arc<tokio::sync::Semaphore>,
     /// How long a request may wait for a connection, permit included.
     wait: Duration,
     health: std::sync::Arc<Health>,
+}
+
+/// The per-thread SQLite connections of one [`Db`] (`id` tells two databases
+/// apart, for the tests that run several servers in one process).
+struct LocalReads {
+    id: u64,
+    manager: Manager,
+}
+
+thread_local! {
+    static LOCAL_CONNECTIONS: std::cell::RefCell<Vec<(u64, AnyConnection)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl LocalReads {
+    fn read<T, E: StorageError>(
+        &self,
+        health: &Health,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let seen = health.observe();
+        LOCAL_CONNECTIONS.with_borrow_mut(|connections| {
+            let at = match connections.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => at,
+                None => match self.manager.open() {
+                    Ok(conn) => {
+                        connections.push((self.id, conn));
+                        connections.len() - 1
+                    }
+                    Err(e) => {
+                        let cause = format!("no database connection: {e}");
+                        health.failed(seen, &cause);
+                        return Err(DbError::Unavailable(cause).into());
+                    }
+                },
+            };
+            let result = f(&mut connections[at].1);
+            match &result {
+                Err(e) if e.failure().is_some() => {
+                    // Opened afresh next time.
+                    connections.swap_remove(at);
+                    if e.failure() == Some(Failure::Unavailable) {
+                        health.failed(seen, &e.to_string());
+                    }
+                }
+                _ => {
+                    health.succeeded(seen);
+                }
+            }
+            result
+        })
+    }
 }
 
 /// Whether the database is answering, shared by every request, so an outage
@@ -425,7 +478,35 @@ impl Db {
     pub fn new(pool: Pool) -> Self {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         let wait = pool.connection_timeout();
-        Self { pool, permits, wait, health: Default::default() }
+        Self { pool, permits, wait, health: Default::default(), local: None }
+    }
+
+    /// With a SQLite `url` (the pool's own), [`read`](Self::read) runs on the
+    /// calling thread on a connection of that thread; PostgreSQL keeps the pool.
+    pub fn with_local_reads(mut self, url: &DatabaseUrl) -> Self {
+        if matches!(url, DatabaseUrl::Sqlite(_)) {
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.local = Some(std::sync::Arc::new(LocalReads { id, manager: Manager { url: url.clone() } }));
+        }
+        self
+    }
+
+    /// A short read-only `f`: on SQLite it runs right here, on this thread's
+    /// own connection (a point read in WAL mode takes microseconds and never
+    /// waits for a writer, less than the hop to the blocking pool would
+    /// cost); elsewhere it is [`run`](Self::run). `f` must not write: a write
+    /// could wait for SQLite's lock on an async worker.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: StorageError + Send + 'static,
+    {
+        match &self.local {
+            Some(local) => local.read(&self.health, f),
+            None => self.run(f).await,
+        }
     }
 
     pub fn pool(&self) -> &Pool {

@@ -1,6 +1,7 @@
 //! The validation verdict: is this activation (or this computer on this key)
-//! good now? Read-only but for a rare `last_seen_at` refresh; every
-//! well-formed question gets a code, never an error.
+//! good now? Read-only: the rare `last_seen_at` refresh it asks for
+//! ([`Verdict::touch`]) is a separate write, [`touch`]; every well-formed
+//! question gets a code, never an error.
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -55,11 +56,13 @@ pub struct Verdict {
     pub lease_expires_at: Option<NaiveDateTime>,
     /// VALID only: how long the software may trust it offline.
     pub valid_until: Option<NaiveDateTime>,
+    /// The device's `last_seen_at` is due for a refresh ([`touch`]).
+    pub touch: bool,
 }
 
 impl Verdict {
     fn code(code: ValidationCode) -> Self {
-        Self { code, about: About::default(), lease_expires_at: None, valid_until: None }
+        Self { code, about: About::default(), lease_expires_at: None, valid_until: None, touch: false }
     }
 
     fn judged(
@@ -74,34 +77,30 @@ impl Verdict {
             let until = leases::trust_until(windows, license, now);
             lease.map_or(until, |lease| until.min(lease))
         });
-        Self { code, about, lease_expires_at: lease, valid_until }
+        Self { code, about, lease_expires_at: lease, valid_until, touch: false }
     }
 }
 
-fn judge_device(
-    conn: &mut AnyConnection,
-    windows: Windows,
-    device: Device,
-    license: License,
-    hardware_id: &str,
-    now: NaiveDateTime,
-) -> Result<Verdict, DbError> {
+fn judge_device(windows: Windows, device: Device, license: License, hardware_id: &str, now: NaiveDateTime) -> Verdict {
     let code = if device.hardware_id != hardware_id || device.status != DeviceStatus::Active {
         ValidationCode::NotActivated
     } else {
         ValidationCode::of(&license, now)
     };
-    if code == ValidationCode::Valid && leases::needs_touch(device.last_seen_at, now) {
-        devices::set_last_seen(conn, &device.id, now)?;
-    }
     let mut verdict = Verdict::judged(code, &license, About::default(), None, windows, now);
+    verdict.touch = code == ValidationCode::Valid && leases::needs_touch(device.last_seen_at, now);
     // The ids move into the answer: the hot path copies no string it owns.
     verdict.about = About { license_id: Some(license.id), device_id: Some(device.id), user_id: None };
-    Ok(verdict)
+    verdict
+}
+
+/// Records that the device validated at `now` (what [`Verdict::touch`] asks for).
+pub fn touch(conn: &mut AnyConnection, device_id: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    Ok(devices::set_last_seen(conn, device_id, now)?)
 }
 
 /// The verdict on `credential` for the computer `hardware_id` at `now`: one
-/// indexed lookup joined to its license.
+/// indexed lookup joined to its license, and no write.
 pub fn validate(
     conn: &mut AnyConnection,
     windows: Windows,
@@ -114,7 +113,7 @@ pub fn validate(
             None => Ok(Verdict::code(ValidationCode::NotFound)),
             Some(Token::Device(hash)) => match devices::by_token(conn, &hash)? {
                 None => Ok(Verdict::code(ValidationCode::NotFound)),
-                Some((device, license)) => judge_device(conn, windows, device, license, hardware_id, now),
+                Some((device, license)) => Ok(judge_device(windows, device, license, hardware_id, now)),
             },
             Some(Token::User(hash)) => match activations::by_token(conn, &hash)? {
                 None => Ok(Verdict::code(ValidationCode::NotFound)),
@@ -140,7 +139,7 @@ pub fn validate(
         },
         Credential::Key(None) => Ok(Verdict::code(ValidationCode::NotFound)),
         Credential::Key(Some(key)) => match devices::by_key(conn, key, hardware_id)? {
-            Some((device, license)) => judge_device(conn, windows, device, license, hardware_id, now),
+            Some((device, license)) => Ok(judge_device(windows, device, license, hardware_id, now)),
             None => match licenses::by_key(conn, key)? {
                 None => Ok(Verdict::code(ValidationCode::NotFound)),
                 Some(license) => Ok(Verdict {

@@ -1151,6 +1151,38 @@ async fn a_device_heartbeat_updates_last_seen_at() {
 }
 
 #[actix_web::test]
+async fn validate_refreshes_last_seen_at_at_most_every_five_minutes_and_sees_a_deactivation_at_once() {
+    let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
+    let software = Software::new(&app).await;
+    let key = computer_key(&c);
+    let activated = software.activate(&key, "hw-1").await;
+    let token = token(&activated);
+    let device_id = activated.body["device"]["id"].as_str().unwrap().to_owned();
+    let seen = |device: serde_json::Value| utc_time(&device["last_seen_at"]);
+
+    app.state.clock.advance(3600);
+    let admin = fresh_admin_token(&app).await;
+    let answer = software.validate_key(&key, "hw-1").await;
+    let refreshed = answer.assert_status(200);
+    assert_eq!(refreshed["code"], "VALID");
+    let at = seen(portal_device(&app, &admin, &c.computer_license_id, &device_id).await);
+    assert_eq!(at, utc_time(&refreshed["issued_at"]), "an hour-old last_seen_at is refreshed");
+
+    app.state.clock.advance(60);
+    software.validate_token(&token, "hw-1").await.assert_status(200);
+    let device = portal_device(&app, &admin, &c.computer_license_id, &device_id).await;
+    assert_eq!(seen(device), at, "a minute later nothing is written");
+
+    // The read on the worker's own connection sees the deactivation committed elsewhere.
+    software.deactivate(&token, "hw-1").await.assert_status(200);
+    let by_key = software.validate_key(&key, "hw-1").await;
+    assert_eq!(by_key.assert_status(200)["code"], "NOT_ACTIVATED");
+    let by_token = software.validate_token(&token, "hw-1").await;
+    assert_ne!(by_token.assert_status(200)["code"], "VALID");
+}
+
+#[actix_web::test]
 async fn deactivate_frees_the_seat_at_once() {
     let app = TestApp::spawn().await;
     let c = app.order("1001", "max@customer.example").await;

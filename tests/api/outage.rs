@@ -223,7 +223,12 @@ async fn no_free_connection_within_the_pools_wait_is_503_not_500() {
     assert_unavailable(&timed(login(&app)).await);
     assert_unavailable(&timed(app.get("/licenses", &app.admin_token)).await);
     let answer = timed(validate(&app, &key, "busy")).await;
-    assert_unavailable(&answer);
+    if matches!(app.state.config.database, license_server::db::DatabaseUrl::Sqlite(_)) {
+        // SQLite's validations read on the worker's own connection, not the pool's.
+        assert_eq!(answer.assert_status(200)["code"], "VALID");
+    } else {
+        assert_unavailable(&answer);
+    }
     assert_signed(&answer, &software_key);
     let answer = timed(ready(&app)).await;
     assert_eq!(answer.assert_status(503)["database_reachable"], false);

@@ -366,9 +366,10 @@ pub async fn validate(
     let by_token = token.is_some();
     let hardware_id = request.hardware_id.clone();
     let windows = state.windows();
+    // On SQLite this read runs right here, on this worker's connection.
     let verdict = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let credential = match &token {
                 Some(token) => Credential::Token(token),
                 None => Credential::Key(key.as_deref()),
@@ -377,6 +378,11 @@ pub async fn validate(
         })
         .await
         .map_err(ApiError::from)?;
+    if verdict.touch {
+        // At most once per TOUCH_AFTER_SECONDS per device: through the pool, as a write.
+        let device_id = verdict.about.device_id.clone().unwrap_or_default();
+        state.db.run(move |conn| validation::touch(conn, &device_id, now)).await.map_err(ApiError::from)?;
+    }
     if verdict.code == ValidationCode::NotFound {
         // An unknown token or key is a failed credential: it counts toward the back-off.
         let now = std::time::Instant::now();
