@@ -37,6 +37,9 @@ use crate::telemetry::current_request_id;
 
 /// Registers every `/api/v1` handler.
 pub fn configure(cfg: &mut ServiceConfig) {
+    // The client API first: actix tries routes in order, and each dynamic
+    // path before a match costs a pattern match; validate is the hot path.
+    client::configure(cfg);
     auth::configure(cfg);
     me::configure(cfg);
     products::configure(cfg);
@@ -49,7 +52,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     users::configure(cfg);
     devices::configure(cfg);
     dashboard::configure(cfg);
-    client::configure(cfg);
 }
 
 /// A 201 Created answer with a JSON body.
