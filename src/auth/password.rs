@@ -1,6 +1,7 @@
 //! Passwords: argon2id with the crate's defaults (the OWASP parameters:
-//! 19 MiB, 2 passes, 1 lane), hashed and verified on the blocking pool, a few
-//! at a time, so a burst of logins can't starve the async workers.
+//! 19 MiB, 2 passes, 1 lane), hashed and verified on threads of their own at
+//! the lowest priority, a few at a time, so a burst of logins can't starve
+//! the async workers or the validations.
 
 use std::sync::{Arc, LazyLock};
 
@@ -56,21 +57,57 @@ pub fn check_chosen(password: &str) -> Result<(), String> {
     }
 }
 
-/// Runs argon2 on the blocking pool with at most `limit` hashes at once.
+/// Runs argon2 on its own threads, at most `limit` hashes at once, never on
+/// the async workers or the blocking pool the database uses. The threads run
+/// at the lowest CPU priority (nice 19 on Linux): while validations need the
+/// cores, a login flood waits instead of stealing their time; on idle cores
+/// logins get all of it.
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The nice value of the hashing threads.
+const HASHING_NICENESS: i32 = 19;
 
 impl Hasher {
     pub fn new(limit: usize) -> Self {
         LazyLock::force(&DUMMY_HASH);
-        Self { permits: Arc::new(Semaphore::new(limit.max(1))) }
+        let limit = limit.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..limit {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    loop {
+                        // The lock is held only to take a job, not to run it.
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every Hasher is gone
+                        }
+                    }
+                })
+                .expect("a hashing thread starts");
+        }
+        Self { permits: Arc::new(Semaphore::new(limit)), jobs }
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
         let _permit = self.permits.acquire().await.map_err(|e| ApiError::internal(format!("hasher closed: {e}")))?;
-        tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .map_err(|_| ApiError::internal("the hashing threads are gone"))?;
+        result.await.map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))
     }
 
     pub async fn hash(&self, password: String) -> ApiResult<String> {
@@ -91,9 +128,37 @@ impl Hasher {
     }
 }
 
+/// Linux: the calling thread's nice value becomes [`HASHING_NICENESS`]
+/// (`setpriority(PRIO_PROCESS, 0, …)` is per thread there). Best effort.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICENESS);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_at_the_lowest_priority_off_the_async_workers() {
+        let hasher = Hasher::new(1);
+        // SAFETY: getpriority reads a number.
+        let (nice, name) = hasher
+            .run(|| {
+                (unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, std::thread::current().name().map(str::to_owned))
+            })
+            .await
+            .unwrap();
+        assert_eq!(nice, HASHING_NICENESS);
+        assert_eq!(name.as_deref(), Some("argon2-0"));
+        // SAFETY: as above; the caller's own priority is untouched.
+        assert_ne!(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, HASHING_NICENESS);
+        assert!(hasher.verify("x".into(), Some(hash_now("x"))).await.unwrap());
+    }
 
     #[test]
     fn a_hash_verifies_only_its_password() {
