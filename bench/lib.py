@@ -183,7 +183,8 @@ def report(results_path, md_path, png_path=None):
 
     w = [max(len(x[i]) for x in rows) for i in range(4)]
     header = f"{meta.get('cores', '?')} cores, {meta.get('seconds', '?')} s per measurement, " \
-             f"{meta.get('connections', 16)} connections unless said, loadgen and server on the same machine"
+             f"{meta.get('connections', 16)} connections unless said, loadgen and server on the same machine, " \
+             f"load average {meta.get('load', '?')} at the start"
     print()
     print("== results:", header)
     for what, absolute, rat_s, verdict in rows:
