@@ -75,6 +75,7 @@ const HASHING_NICENESS: i32 = 19;
 
 impl Hasher {
     pub fn new(limit: usize) -> Self {
+        keep_hash_memory_out_of_the_heap();
         LazyLock::force(&DUMMY_HASH);
         let limit = limit.max(1);
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
@@ -125,6 +126,18 @@ impl Hasher {
             }
         })
         .await
+    }
+}
+
+/// glibc: allocations from 1 MiB up are always mapped and unmapped, never
+/// kept. Otherwise glibc raises its mapping threshold after the first freed
+/// 19 MiB argon2 buffer and serves later ones from per-thread heaps that stay
+/// resident: measured, 32 concurrent logins then left the server at 599 MB.
+fn keep_hash_memory_out_of_the_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes plain integers; a fixed threshold is a documented setting.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 
