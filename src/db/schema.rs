@@ -85,6 +85,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        seats_held -> Integer,
     }
 }
 

@@ -89,10 +89,13 @@ fn take_device_seat(
 ) -> Result<(Device, bool)> {
     let existing = device_rows::by_hardware_id(conn, &license.id, &machine.hardware_id)?;
     if !existing.as_ref().is_some_and(|d| seats::holds_seat(d, now)) {
-        let used = licenses::seats_used_one(conn, &license.id, now)?;
+        let used = seats::used(conn, license, now)?;
         seats::take_one(license, used, || seats::contacts(conn, license))?;
     }
     let was_active = existing.as_ref().is_some_and(|d| d.status == DeviceStatus::Active);
+    if !was_active {
+        seats::taken(conn, &license.id)?;
+    }
     let stored = |f: fn(&Device) -> Option<&str>| existing.as_ref().and_then(f);
     let changes = DeviceActivation {
         hostname: kept(machine.hostname.as_deref(), stored(|d| d.hostname.as_deref())),
@@ -142,6 +145,7 @@ fn take_device_seat(
 /// runs out (`valid_until`) — the file keeps working offline — unless `force`.
 /// Deactivating twice changes nothing, except that `force` frees a seat still
 /// held by a file. The activation token is kept, so it answers `NOT_ACTIVATED`.
+/// The caller holds the license's row lock and read `device` under it.
 pub fn deactivate_device(conn: &mut AnyConnection, device: &Device, force: bool, now: NaiveDateTime) -> Result<Device> {
     if device.status != DeviceStatus::Active {
         let still_held = device.seat_released_at.is_some_and(|t| t > now);
@@ -154,6 +158,7 @@ pub fn deactivate_device(conn: &mut AnyConnection, device: &Device, force: bool,
         Some(until) if !force && until > now => until,
         _ => now,
     };
+    seats::freed(conn, &device.license_id)?;
     Ok(device_rows::mark_deactivated(conn, &device.id, release_at, now)?)
 }
 
@@ -320,7 +325,11 @@ pub fn deactivate(
 ) -> Result<About> {
     match token {
         Token::Device(hash) => {
-            let (device, license) = device_rows::by_token(conn, hash)?.ok_or(Error::InvalidCredentials)?;
+            let (found, license) = device_rows::by_token(conn, hash)?.ok_or(Error::InvalidCredentials)?;
+            // Under the license's lock, the device as it is now (another
+            // request may have deactivated it since the lookup).
+            lock_row_for_update(conn, LockableTable::Licenses, &license.id)?;
+            let device = device_rows::find(conn, &license.id, &found.id)?.ok_or(Error::InvalidCredentials)?;
             if device.hardware_id != hardware_id || device.status != DeviceStatus::Active {
                 return Err(Error::NotActivated(About::default()));
             }

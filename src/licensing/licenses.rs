@@ -85,6 +85,7 @@ pub fn issue(
         expires_at: terms.expires_at,
         created_at: now,
         updated_at: now,
+        seats_held: 0,
     };
     licenses::insert(conn, &license)?;
     let details = json!({
@@ -167,7 +168,7 @@ pub fn update(
     lock_row_for_update(conn, LockableTable::Licenses, id)?;
     let license = licenses::find_row(conn, id)?.ok_or(Error::NotFound)?;
     if let Some(wanted) = changes.seats {
-        seats::resize(wanted, licenses::seats_used_one(conn, id, now)?)?;
+        seats::resize(wanted, seats::used(conn, &license, now)?)?;
     }
     let changeset = LicenseChangeset {
         seats: changes.seats,

@@ -56,5 +56,6 @@ pub(crate) fn test_license(kind: crate::models::licenses::LicenseKind) -> crate:
         expires_at: None,
         created_at: at,
         updated_at: at,
+        seats_held: 0,
     }
 }

@@ -1,8 +1,17 @@
 //! Seat accounting. A user-based license's seats are its users; a
 //! computer-based license's seats are the devices that hold one: active ones,
 //! and deactivated ones whose offline license file still runs
-//! (`seat_released_at` in the future). `repositories::devices::holding_seat`
-//! is the SQL form of [`holds_seat`]; `tests/api/rules_in_sql.rs` holds the two equal.
+//! (`seat_released_at` in the future).
+//!
+//! Counting them must not grow with the license: the license row carries
+//! `seats_held` (its users, or its active devices), moved by [`taken`] and
+//! [`freed`] in the transaction that adds or removes the user or activates or
+//! deactivates the device, under the license's row lock. The deactivated
+//! devices still holding a seat are counted through an index that reaches only
+//! them (`repositories::licenses::seats_used`; `devices::held_after_deactivation`
+//! is the SQL form of [`holds_seat`] for them, and `tests/api/rules_in_sql.rs`
+//! holds the two equal). Every API test recounts the counters when its
+//! server stops (`tests/api/helpers.rs`).
 
 use chrono::NaiveDateTime;
 
@@ -10,7 +19,7 @@ use super::error::{Contact, Error, Result, SeatsExhausted};
 use crate::db::AnyConnection;
 use crate::models::licenses::License;
 use crate::models::seats::{Device, DeviceStatus};
-use crate::repositories::orders;
+use crate::repositories::{licenses, orders};
 
 /// Whether a device row holds a seat at `now`.
 pub fn holds_seat(device: &Device, now: NaiveDateTime) -> bool {
@@ -29,6 +38,22 @@ pub fn take_one(license: &License, used: i64, managers: impl FnOnce() -> Vec<Con
         used,
         managers: managers(),
     })))
+}
+
+/// A seat of `license_id` was taken: a user added, a device activated that was not active.
+pub fn taken(conn: &mut AnyConnection, license_id: &str) -> Result<()> {
+    Ok(licenses::add_seats_held(conn, license_id, 1)?)
+}
+
+/// A seat of `license_id` held by a user or an active device was freed (a
+/// deactivated device's offline file may keep holding it until it runs out).
+pub fn freed(conn: &mut AnyConnection, license_id: &str) -> Result<()> {
+    Ok(licenses::add_seats_held(conn, license_id, -1)?)
+}
+
+/// Seats in use on a locked `license` at `now`.
+pub fn used(conn: &mut AnyConnection, license: &License, now: NaiveDateTime) -> Result<i64> {
+    Ok(licenses::seats_used_one(conn, license, now)?)
 }
 
 /// Who can free a seat of `license`: the enabled managers of its order.

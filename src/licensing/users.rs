@@ -70,8 +70,9 @@ pub fn add(
     if license_users::email_taken(conn, license_id, &new.email, None)? {
         return Err(Error::EmailTaken);
     }
-    let used = license_users::count(conn, license_id)?;
+    let used = seats::used(conn, &license, now)?;
     seats::take_one(&license, used, || seats::contacts(conn, &license))?;
+    seats::taken(conn, license_id)?;
     let user = LicenseUser {
         id: ids::new_id(),
         license_id: license_id.to_owned(),
@@ -183,6 +184,7 @@ pub fn remove(
     let (license, user) = find(conn, scope, license_id, user_id)?;
     end_activation(conn, ctx, &license, user_id, now, "user_removed")?;
     license_users::delete(conn, user_id)?;
+    seats::freed(conn, license_id)?;
     let target = Target::order(&license.order_id).with_license(license_id).with_subject(user_id);
     audit::record(conn, ctx, now, "license_user.deleted", target, json!({ "email": user.email }))?;
     Ok(())

@@ -29,6 +29,9 @@ pub struct License {
     pub expires_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Users (user-based) or active devices (computer-based): see
+    /// `licensing::seats`. Changed only by the use cases that change those.
+    pub seats_held: i32,
 }
 
 #[derive(Debug, Default, AsChangeset)]

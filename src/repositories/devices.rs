@@ -96,11 +96,13 @@ pub fn insert(conn: &mut AnyConnection, device: &Device) -> QueryResult<()> {
     diesel::insert_into(devices::table).values(device.clone()).execute(conn).map(|_| ())
 }
 
-/// The SQL form of `licensing::seats::holds_seat`: the device holds a seat at `now`.
+/// The SQL form of the second half of `licensing::seats::holds_seat`: a
+/// deactivated device whose seat is released only after `now` (its offline
+/// license file still runs). Reached through `devices_license_seat_release`.
 #[diesel::dsl::auto_type]
-pub fn holding_seat(now: NaiveDateTime) -> _ {
+pub fn held_after_deactivation(now: NaiveDateTime) -> _ {
     let active: &'static str = DeviceStatus::Active.as_str();
-    devices::status.eq(active).or(devices::seat_released_at.gt(now))
+    devices::status.ne(active).and(devices::seat_released_at.gt(now))
 }
 
 /// The device stored under this token digest, with its license.

@@ -84,10 +84,6 @@ pub fn find(conn: &mut AnyConnection, license_id: &str, user_id: &str) -> QueryR
         .optional()
 }
 
-pub fn count(conn: &mut AnyConnection, license_id: &str) -> QueryResult<i64> {
-    license_users::table.filter(license_users::license_id.eq(license_id)).count().get_result(conn)
-}
-
 /// Whether another user of the license has this (lower-case) e-mail.
 pub fn email_taken(conn: &mut AnyConnection, license_id: &str, email: &str, except: Option<&str>) -> QueryResult<bool> {
     let mut query = license_users::table

@@ -10,10 +10,10 @@ use diesel::prelude::*;
 use super::list::{Page, PageRequest, Sort, contains_pattern, lower};
 use super::scope::{Scope, managed_orders};
 use crate::db::AnyConnection;
-use crate::db::schema::{customers, devices, license_users, licenses, orders, products};
+use crate::db::schema::{customers, devices, licenses, orders, products};
 use crate::licensing::status::Status;
 use crate::models::catalog::{Customer, Product};
-use crate::models::licenses::{License, LicenseChangeset};
+use crate::models::licenses::{License, LicenseChangeset, LicenseKind};
 use crate::models::orders::Order;
 
 /// A license and what its view shows.
@@ -164,8 +164,7 @@ pub fn for_orders(conn: &mut AnyConnection, order_ids: &[String], now: NaiveDate
 }
 
 fn with_seats_used(conn: &mut AnyConnection, rows: Vec<Joined>, now: NaiveDateTime) -> QueryResult<Vec<LicenseRow>> {
-    let ids: Vec<String> = rows.iter().map(|(l, ..)| l.id.clone()).collect();
-    let used = seats_used(conn, &ids, now)?;
+    let used = seats_used(conn, &rows.iter().map(|(l, ..)| l).collect::<Vec<_>>(), now)?;
     Ok(rows
         .into_iter()
         .map(|(license, product, order, customer)| LicenseRow {
@@ -178,33 +177,50 @@ fn with_seats_used(conn: &mut AnyConnection, rows: Vec<Joined>, now: NaiveDateTi
         .collect())
 }
 
-/// Seats in use per license: users of user-based licenses; devices holding a
-/// seat on computer-based ones (active, or deactivated offline devices whose
-/// seat is not released yet). Two grouped queries for any number of licenses.
-pub fn seats_used(conn: &mut AnyConnection, ids: &[String], now: NaiveDateTime) -> QueryResult<HashMap<String, i64>> {
-    let mut used = HashMap::new();
+/// Seats in use per license (see `licensing::seats`): the counter on the row
+/// (users, or active devices) plus the deactivated devices whose seat is not
+/// released yet — one indexed query for any number of licenses, which reaches
+/// only those devices, however many the licenses have.
+pub fn seats_used(
+    conn: &mut AnyConnection,
+    rows: &[&License],
+    now: NaiveDateTime,
+) -> QueryResult<HashMap<String, i64>> {
+    let computer_based: Vec<&str> =
+        rows.iter().filter(|l| l.kind == LicenseKind::ComputerBased).map(|l| l.id.as_str()).collect();
+    let held = held_after_deactivation(conn, &computer_based, now)?;
+    Ok(rows.iter().map(|l| (l.id.clone(), i64::from(l.seats_held) + held.get(&l.id).copied().unwrap_or(0))).collect())
+}
+
+/// Per license, its deactivated devices that still hold a seat at `now`.
+fn held_after_deactivation(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+    now: NaiveDateTime,
+) -> QueryResult<HashMap<String, i64>> {
     if ids.is_empty() {
-        return Ok(used);
+        return Ok(HashMap::new());
     }
-    let users: Vec<(String, i64)> = license_users::table
-        .filter(license_users::license_id.eq_any(ids))
-        .group_by(license_users::license_id)
-        .select((license_users::license_id, count_star()))
-        .load(conn)?;
-    let devices: Vec<(String, i64)> = devices::table
+    let held: Vec<(String, i64)> = devices::table
         .filter(devices::license_id.eq_any(ids))
-        .filter(super::devices::holding_seat(now))
+        .filter(super::devices::held_after_deactivation(now))
         .group_by(devices::license_id)
         .select((devices::license_id, count_star()))
         .load(conn)?;
-    used.extend(users);
-    used.extend(devices);
-    Ok(used)
+    Ok(held.into_iter().collect())
 }
 
-/// Seats in use on one license.
-pub fn seats_used_one(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<i64> {
-    Ok(seats_used(conn, &[id.to_owned()], now)?.get(id).copied().unwrap_or(0))
+/// Seats in use on one license (read under its lock to decide on a seat).
+pub fn seats_used_one(conn: &mut AnyConnection, license: &License, now: NaiveDateTime) -> QueryResult<i64> {
+    Ok(seats_used(conn, &[license], now)?.get(&license.id).copied().unwrap_or(0))
+}
+
+/// Moves a license's seat counter by `delta` (+1 a seat taken, -1 one freed).
+pub fn add_seats_held(conn: &mut AnyConnection, id: &str, delta: i32) -> QueryResult<()> {
+    diesel::update(licenses::table.find(id))
+        .set(licenses::seats_held.eq(licenses::seats_held + delta))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn insert(conn: &mut AnyConnection, license: &License) -> QueryResult<()> {

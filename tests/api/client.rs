@@ -764,6 +764,93 @@ async fn sixteen_parallel_activations_take_exactly_the_two_seats() {
     assert_eq!(portal_devices(&app, &c.computer_license_id, "status=all").await.len(), 2);
 }
 
+#[actix_web::test]
+async fn the_seat_counter_follows_every_seat_change_and_equals_a_recount() {
+    let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
+    let software = Software::new(&app).await;
+    let key = computer_key(&c);
+    let license = c.computer_license_id.clone();
+    patch_license(&app, &app.admin_token, &license, json!({ "seats": 3 })).await;
+    let used = || seats_used(&app, &app.admin_token, &license);
+
+    software.activate(&key, "hw-1").await.assert_status(200);
+    app.assert_seat_counters();
+    assert_eq!(used().await, 1);
+    // The same computer again: no second seat.
+    let first = token(&software.activate(&key, "hw-1").await);
+    app.assert_seat_counters();
+    assert_eq!(used().await, 1);
+    software.deactivate(&first, "hw-1").await.assert_status(200);
+    software.deactivate(&first, "hw-1").await.assert_problem(409, "NOT_ACTIVATED");
+    app.assert_seat_counters();
+    assert_eq!(used().await, 0);
+
+    // Offline: the file keeps the seat after the deactivation request.
+    software.offline_activate(&request_file(&key, "hw-off", false)).await.assert_status(200);
+    software.offline_deactivate(&request_file(&key, "hw-off", true)).await.assert_status(200);
+    app.assert_seat_counters();
+    assert_eq!(used().await, 1);
+    // Re-activating that computer online reuses its seat.
+    let again = token(&software.activate(&key, "hw-off").await);
+    app.assert_seat_counters();
+    assert_eq!(used().await, 1);
+    // Its file still runs: deactivated online, it keeps holding the seat.
+    software.deactivate(&again, "hw-off").await.assert_status(200);
+    app.assert_seat_counters();
+    assert_eq!(used().await, 1);
+
+    // A manager deactivates an orphan; an admin forces a file's seat free.
+    software.activate(&key, "hw-2").await.assert_status(200);
+    software.offline_activate(&request_file(&key, "hw-3", false)).await.assert_status(200);
+    let devices = portal_devices(&app, &license, "status=active").await;
+    let device =
+        |hw: &str| devices.iter().find(|d| d["hardware_id"] == hw).expect("listed")["id"].as_str().unwrap().to_owned();
+    let path = |hw: &str| format!("/licenses/{license}/devices/{}/deactivate", device(hw));
+    app.post(&path("hw-2"), &c.manager_token, json!({})).await.assert_status(200);
+    app.post(&path("hw-3"), &app.admin_token, json!({ "force": true })).await.assert_status(200);
+    app.assert_seat_counters();
+    assert_eq!(used().await, 1, "only hw-off's file still holds one");
+
+    // Users of the user-based license: added, refused when full, removed.
+    let user = add_user(&app, &c.user_license_id, "lena@customer.example").await;
+    app.assert_seat_counters();
+    assert_eq!(seats_used(&app, &app.admin_token, &c.user_license_id).await, 1);
+    app.delete(&format!("/licenses/{}/users/{user}", c.user_license_id), &app.admin_token).await.assert_status(204);
+    app.assert_seat_counters();
+    assert_eq!(seats_used(&app, &app.admin_token, &c.user_license_id).await, 0);
+}
+
+#[actix_web::test]
+async fn racing_activations_and_double_deactivations_keep_the_counter_exact() {
+    let app = TestApp::spawn().await;
+    let c = app.order("1001", "max@customer.example").await;
+    let software = Software::new(&app).await;
+    let key = computer_key(&c);
+    let holders = [token(&software.activate(&key, "hw-a").await), token(&software.activate(&key, "hw-b").await)];
+
+    // Each holder deactivates twice at once while eight new computers race for the seats.
+    let leaving = holders
+        .iter()
+        .zip(["hw-a", "hw-b"])
+        .flat_map(|(t, hw)| [software.deactivate(t, hw), software.deactivate(t, hw)]);
+    let arriving: Vec<String> = (0..8).map(|i| format!("hw-new-{i}")).collect();
+    let (left, arrived) =
+        futures_util::future::join(join_all(leaving), join_all(arriving.iter().map(|hw| software.activate(&key, hw))))
+            .await;
+
+    let deactivated = left.iter().filter(|a| a.status == 200).count();
+    assert_eq!(deactivated, 2, "each holder leaves once: {:?}", left.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert!(left.iter().all(|a| a.status == 200 || a.body["code"] == "NOT_ACTIVATED"));
+    let taken = arrived.iter().filter(|a| a.status == 200).count();
+    assert!(arrived.iter().all(|a| a.status == 200 || a.body["code"] == "SEATS_EXHAUSTED"));
+    assert!(taken <= 2, "{taken} new computers on 2 seats");
+    app.assert_seat_counters();
+    let active = portal_devices(&app, &c.computer_license_id, "status=active").await.len();
+    assert_eq!(seats_used(&app, &app.admin_token, &c.computer_license_id).await, active as i64);
+    assert_eq!(active, taken);
+}
+
 // ------------------------------------------------------------------ validate
 
 #[actix_web::test]

@@ -68,7 +68,12 @@ async fn insert(app: &TestApp, device: Device) -> String {
     app.state
         .db
         .run(move |conn| {
-            Ok::<_, license_server::db::DbError>(license_server::repositories::devices::insert(conn, &device)?)
+            // Stored as the activation use case stores one, with the seat it takes.
+            license_server::repositories::devices::insert(conn, &device)?;
+            if device.status == DeviceStatus::Active {
+                license_server::repositories::licenses::add_seats_held(conn, &device.license_id, 1)?;
+            }
+            Ok::<_, license_server::db::DbError>(())
         })
         .await
         .expect("insert device");

@@ -167,8 +167,64 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub admin_token: String,
+    /// The database itself (`state.config.database` may lead through a proxy).
+    db_url: DatabaseUrl,
     // Dropped last: the server must stop before its database goes.
     _db: TestDb,
+}
+
+/// Every test's server leaves its seat counters true: when a `TestApp` goes,
+/// each license's `seats_held` is recounted from its users or active devices
+/// (`licensing::seats`), so any test that changes seats, on either engine,
+/// also checks the counter it moved.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        self.assert_seat_counters();
+    }
+}
+
+impl TestApp {
+    /// Asserts that every license's seat counter equals a recount.
+    #[track_caller]
+    pub fn assert_seat_counters(&self) {
+        let url = self.db_url.clone();
+        let wrong = std::thread::spawn(move || miscounted_seats(&url)).join().expect("seat recount");
+        assert!(wrong.is_empty(), "seats_held differs from a recount (license, counter, recount): {wrong:?}");
+    }
+}
+
+/// The licenses whose seat counter differs from a recount, with both numbers.
+pub fn miscounted_seats(url: &DatabaseUrl) -> Vec<(String, i64, i64)> {
+    #[derive(QueryableByName)]
+    struct Miscount {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        held: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        recount: i64,
+    }
+    let pool = db::connect(url, 1).expect("recount pool");
+    let mut conn = pool.get().expect("recount connection");
+    if !db::migrations_complete(&mut conn) {
+        return Vec::new(); // a test that took the schema away
+    }
+    let rows: Vec<Miscount> = diesel::sql_query(
+        "SELECT id, held, recount FROM (
+            SELECT id, CAST(seats_held AS BIGINT) AS held,
+                   CASE kind
+                       WHEN 'user_based' THEN (SELECT count(*) FROM license_users u WHERE u.license_id = l.id)
+                       ELSE (SELECT count(*) FROM devices d WHERE d.license_id = l.id AND d.status = 'active')
+                   END AS recount
+            FROM licenses l
+        ) counted WHERE held <> recount ORDER BY id",
+    )
+    .load::<Miscount>(&mut **conn)
+    .expect("recount seats");
+    rows.into_iter().map(|m| (m.id, m.held, m.recount)).collect()
 }
 
 /// One HTTP answer: status, headers and the body as JSON (Null when empty or not JSON).
@@ -210,7 +266,7 @@ impl TestApp {
     /// Spawns with a configuration changed by `tweak`.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let (test_db, url) = TestDb::create().await;
-        let mut config = Config::for_database(url);
+        let mut config = Config::for_database(url.clone());
         config.workers = 1;
         config.db_pool_size = 5;
         tweak(&mut config);
@@ -232,6 +288,7 @@ impl TestApp {
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             state,
             admin_token: String::new(),
+            db_url: url,
             _db: test_db,
         };
         app.admin_token =

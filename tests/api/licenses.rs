@@ -57,8 +57,10 @@ async fn add_users(app: &TestApp, license_id: &str, n: usize) {
     app.state
         .db
         .run(move |conn| {
+            // Stored as the use case stores them, with the seats they take.
             for user in &users {
                 diesel::insert_into(license_users::table).values(user).execute(conn)?;
+                license_server::repositories::licenses::add_seats_held(conn, &user.license_id, 1)?;
             }
             Ok::<_, license_server::db::DbError>(())
         })

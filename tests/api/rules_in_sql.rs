@@ -3,8 +3,9 @@
 //! at every boundary:
 //! - a license's status: `Status::at` and the repositories' `filter_status!`
 //!   (the license list's status filter, the dashboard's counts);
-//! - whether a device holds a seat: `seats::holds_seat` and
-//!   `devices::holding_seat` (`licenses::seats_used`).
+//! - whether a device holds a seat: `seats::holds_seat`, and the license's
+//!   counter of active devices plus `devices::held_after_deactivation`
+//!   (`licenses::seats_used`).
 //!
 //! Rows are stored through the repositories, read back, judged in Rust and
 //! compared with what the SQL selects, at one fixed `now` that some stored
@@ -144,6 +145,11 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
                 }
             }
             licenses.push((all, "the license with a device of every case".into()));
+            // Stored directly, not through the use cases: set the counter they keep.
+            for (l, _) in &mut licenses {
+                let active = devices.iter().filter(|d| d.license_id == l.id && d.status == DeviceStatus::Active);
+                l.seats_held = i32::try_from(active.count()).expect("few devices");
+            }
             for (l, _) in &licenses {
                 license_repo::insert(conn, l)?;
             }
@@ -170,8 +176,8 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
                 let found = license_repo::list(conn, &Scope::All, &filter, sort, page, now)?;
                 listed.push((status, found.items.into_iter().map(|row| row.license.id).collect(), found.total));
             }
-            let computer_based: Vec<String> =
-                stored_licenses.iter().filter(|l| l.kind == LicenseKind::ComputerBased).map(|l| l.id.clone()).collect();
+            let computer_based: Vec<&License> =
+                stored_licenses.iter().filter(|l| l.kind == LicenseKind::ComputerBased).collect();
             Ok::<_, DbError>(Answers {
                 counts: dashboard::counts(conn, &Scope::All, now)?,
                 seats_used: license_repo::seats_used(conn, &computer_based, now)?,
@@ -224,8 +230,10 @@ async fn status_and_seat_rules_select_in_sql_what_they_decide_in_rust() {
         let holding = answers.devices.iter().filter(|d| d.license_id == l.id && holds_seat(d, now)).count() as i64;
         let used = answers.seats_used.get(&l.id).copied().unwrap_or(0);
         if used != holding {
-            disagreements
-                .push(format!("{}: seats_used (holding_seat) counts {used}, holds_seat {holding}", name(&l.id)));
+            disagreements.push(format!(
+                "{}: seats_used (counter + held_after_deactivation) counts {used}, holds_seat {holding}",
+                name(&l.id)
+            ));
         }
     }
 

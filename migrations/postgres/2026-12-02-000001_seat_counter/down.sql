@@ -1,0 +1,2 @@
+DROP INDEX devices_license_seat_release;
+ALTER TABLE licenses DROP COLUMN seats_held;
